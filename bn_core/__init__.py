@@ -1,0 +1,47 @@
+"""bn_core: Batch Normalization and a small MLP trainer in pure NumPy (no streamlit, no plotly).
+
+Public API as in DESIGN.md; everything a page needs is importable from here.
+"""
+from .data import (
+                   DATASETS,
+                   PREPROCESSING,
+                   CsvError,
+                   Dataset,
+                   dataset_from_arrays,
+                   load_csv,
+                   load_digits,
+                   make_2d,
+                   make_dataset,
+                   preprocess,
+                   split,
+)
+from .inference import fold_batchnorm, fold_into_linear, inference_cost, population_statistics, set_running_statistics
+from .init import INITS, init_weight, truncated_normal
+from .layers import (
+                   ACTIVATIONS,
+                   Activation,
+                   BatchNorm1d,
+                   Linear,
+                   activation_derivative,
+                   activation_forward,
+                   batchnorm_backward,
+                   batchnorm_backward_steps,
+                   batchnorm_forward,
+                   sigmoid,
+                   softmax_cross_entropy,
+)
+from .model import BN_POSITIONS, MLP, SGD
+from .record import HIST_EDGES, PERCENTILES, RunRecord, low_gradient_mask
+from .train import ConfigError, TrainConfig, build_model, check_config, load_data, train, train_steps
+
+__all__ = [
+    "CsvError", "Dataset", "DATASETS", "PREPROCESSING", "dataset_from_arrays", "load_csv", "load_digits", "make_2d",
+    "make_dataset", "preprocess", "split",
+    "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
+    "INITS", "init_weight", "truncated_normal",
+    "ACTIVATIONS", "Activation", "BatchNorm1d", "Linear", "activation_derivative", "activation_forward",
+    "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
+    "BN_POSITIONS", "MLP", "SGD",
+    "HIST_EDGES", "PERCENTILES", "RunRecord", "low_gradient_mask",
+    "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
+]

@@ -1,0 +1,223 @@
+"""Layers with a forward and a backward pass: linear, batch normalization, activations, the loss.
+
+Shapes: a batch is (N, features). Linear weights are (in, out), so a layer is ``x @ W + b``.
+"""
+import numpy as np
+
+# --- Batch normalization, functional form (Ioffe & Szegedy 2015, Algorithm 1) ---------------------------
+
+
+def _check_batch(x):
+    if x.ndim != 2:
+        raise ValueError(f"BatchNorm expects a (batch, features) array, got shape {x.shape}")
+    if x.shape[0] < 2:
+        # The variance of a single value is 0: every normalized output would be 0 and carry no information.
+        raise ValueError(
+            "BatchNorm in training mode needs more than 1 example per batch: the variance of a single "
+            "value is 0, so every output would be 0. Use a larger batch, or eval mode (running statistics)."
+        )
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Train-mode BN: normalize with the batch mean and the biased batch variance, then scale and shift."""
+    _check_batch(x)
+    mu = x.mean(axis=0)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=0)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = xc * inv_std
+    y = x_hat * gamma + beta
+    cache = (x_hat, gamma, inv_std, mu, var, eps)
+    return y, cache
+
+
+def batchnorm_backward(dy, cache):
+    """Compact backward pass: dx = γ/(Nσ) · (N·dy − Σdy − x̂·Σ(dy·x̂))."""
+    x_hat, gamma, inv_std = cache[:3]
+    n = dy.shape[0]
+    dbeta = dy.sum(axis=0)
+    dgamma = np.sum(dy * x_hat, axis=0)
+    dx = (gamma * inv_std / n) * (n * dy - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_steps(dy, cache):
+    """The paper's chain rule written out step by step (its §3 equations); slower, kept to check the compact form."""
+    x_hat, gamma, inv_std, mu, var, eps = cache
+    n = dy.shape[0]
+    xc = x_hat / inv_std
+    dx_hat = dy * gamma
+    dvar = np.sum(dx_hat * xc, axis=0) * -0.5 * (var + eps) ** -1.5
+    dmu = np.sum(dx_hat * -inv_std, axis=0) + dvar * np.mean(-2.0 * xc, axis=0)
+    dx = dx_hat * inv_std + dvar * 2.0 * xc / n + dmu / n
+    return dx, np.sum(dy * x_hat, axis=0), dy.sum(axis=0)
+
+
+class BatchNorm1d:
+    """Batch normalization over features, with PyTorch's names and conventions.
+
+    Running statistics are an exponential moving average: ``r = (1 - momentum)·r + momentum·batch``, where the
+    running variance takes the *unbiased* batch variance while normalization uses the biased one (as PyTorch).
+    """
+
+    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
+        self.num_features, self.momentum, self.eps, self.dtype = num_features, momentum, eps, dtype
+        self.gamma = np.ones(num_features, dtype)
+        self.beta = np.zeros(num_features, dtype)
+        self.running_mean = np.zeros(num_features, dtype)
+        self.running_var = np.ones(num_features, dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self.training = True
+        self.x = None  # last input, kept for the recorder
+        self._cache = None
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x, update_stats=True):
+        """``update_stats=False`` normalizes with batch statistics but leaves the running ones untouched (probing)."""
+        self.x = x
+        if not self.training:
+            scale, shift = self.fold()
+            self._cache = None
+            return x * scale + shift
+        y, self._cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        if update_stats:
+            n = x.shape[0]
+            m = self.momentum
+            mu, var = self._cache[3], self._cache[4]
+            self.running_mean *= 1 - m
+            self.running_mean += m * mu
+            self.running_var *= 1 - m
+            self.running_var += (m * n / (n - 1)) * var
+        return y
+
+    def backward(self, dy):
+        if self._cache is None:
+            raise RuntimeError("backward needs a train-mode forward pass first")
+        dx, self.dgamma[...], self.dbeta[...] = batchnorm_backward(dy, self._cache)
+        return dx
+
+    def fold(self):
+        """Eval-mode BN as one fixed affine map per feature: ``y = x·scale + shift``."""
+        scale = self.gamma / np.sqrt(self.running_var + self.eps)
+        shift = self.beta - self.running_mean * scale
+        return scale, shift
+
+    def params(self):
+        return {"gamma": self.gamma, "beta": self.beta}
+
+    def grads(self):
+        return {"gamma": self.dgamma, "beta": self.dbeta}
+
+
+class Linear:
+    """``y = x @ W + b``; ``b`` is None when a BN layer follows (its β does the bias's job)."""
+
+    def __init__(self, W, b=None):
+        self.W, self.b = W, b
+        self.dW = np.zeros_like(W)
+        self.db = None if b is None else np.zeros_like(b)
+        self.x = None
+
+    def forward(self, x, update_stats=True):
+        self.x = x
+        y = x @ self.W
+        if self.b is not None:
+            y += self.b
+        return y
+
+    def backward(self, dy):
+        np.matmul(self.x.T, dy, out=self.dW)
+        if self.b is not None:
+            self.db[...] = dy.sum(axis=0)
+        return dy @ self.W.T
+
+    def params(self):
+        return {"W": self.W} if self.b is None else {"W": self.W, "b": self.b}
+
+    def grads(self):
+        return {"W": self.dW} if self.b is None else {"W": self.dW, "b": self.db}
+
+
+# --- Activations --------------------------------------------------------------------------------------------
+
+LEAKY_SLOPE = 0.01
+
+
+def sigmoid(x):
+    # Written through tanh: exact, and no overflow warning for any finite input (exp(-x) overflows for x < -709).
+    return 0.5 * np.tanh(0.5 * x) + 0.5
+
+
+def activation_forward(name, x):
+    if name == "sigmoid":
+        return sigmoid(x)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, LEAKY_SLOPE * x)
+    raise ValueError(f"unknown activation {name!r}; use one of {ACTIVATIONS}")
+
+
+def activation_derivative(name, x, y=None):
+    """d activation / dx at x; ``y`` (the forward output) saves recomputing it for sigmoid and tanh."""
+    if name == "sigmoid":
+        s = sigmoid(x) if y is None else y
+        return s * (1 - s)
+    if name == "tanh":
+        t = np.tanh(x) if y is None else y
+        return 1 - t * t
+    if name == "relu":
+        return (x > 0).astype(x.dtype)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, LEAKY_SLOPE).astype(x.dtype)
+    raise ValueError(f"unknown activation {name!r}; use one of {ACTIVATIONS}")
+
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+
+class Activation:
+    def __init__(self, name):
+        activation_forward(name, np.zeros(1))  # fail early on an unknown name
+        self.name = name
+        self.x = self.y = None
+
+    def forward(self, x, update_stats=True):
+        self.x = x
+        self.y = activation_forward(self.name, x)
+        return self.y
+
+    def backward(self, dy):
+        return dy * activation_derivative(self.name, self.x, self.y)
+
+    def params(self):
+        return {}
+
+    def grads(self):
+        return {}
+
+
+# --- Loss ---------------------------------------------------------------------------------------------------
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient w.r.t. the logits."""
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)  # log-sum-exp trick: no overflow
+    log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_p = shifted - log_z
+    loss = -log_p[np.arange(n), labels].mean()
+    dlogits = np.exp(log_p)
+    dlogits[np.arange(n), labels] -= 1
+    dlogits /= n
+    return float(loss), dlogits

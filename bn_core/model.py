@@ -1,0 +1,132 @@
+"""A multilayer perceptron with optional batch normalization in every hidden layer, and plain SGD."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .init import init_weight
+from .layers import Activation, BatchNorm1d, Linear
+
+BN_POSITIONS = ("before", "after")
+
+
+@dataclass
+class HiddenLayer:
+    """The pieces of one hidden layer, so the recorder can read each one's input."""
+
+    linear: Linear
+    bn: BatchNorm1d | None
+    act: Activation
+
+    @property
+    def pre_activation(self):
+        """The activation function's input for the last forward pass (the paper's "sigmoid input")."""
+        return self.act.x
+
+    @property
+    def bn_input(self):
+        return None if self.bn is None else self.bn.x
+
+
+class MLP:
+    """``sizes = [inputs, hidden..., classes]``. Each hidden layer is Linear -> BN -> activation (the paper's
+    placement, ``bn_position="before"``) or Linear -> activation -> BN (``"after"``); the last layer is Linear.
+    """
+
+    def __init__(self, sizes, activation="sigmoid", batchnorm=True, seed=0, dtype=np.float32,
+                 bn_position="before", init="xavier", init_sigma=0.1, bn_momentum=0.1, bn_eps=1e-5):
+        if len(sizes) < 2:
+            raise ValueError("an MLP needs at least an input size and an output size")
+        if bn_position not in BN_POSITIONS:
+            raise ValueError(f"unknown bn_position {bn_position!r}; use one of {BN_POSITIONS}")
+        self.sizes, self.activation, self.batchnorm = list(sizes), activation, batchnorm
+        self.bn_position, self.dtype = bn_position, dtype
+        rng = np.random.default_rng(seed)
+        self.hidden, self.layers, self._names = [], [], []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-2], sizes[1:-1]), start=1):
+            W = init_weight(rng, fan_in, fan_out, init, init_sigma).astype(dtype)
+            # The paper drops the bias of a linear layer that feeds BN: BN subtracts the mean, so a bias would
+            # cancel out, and β takes its role. BN after the activation does not cancel it, so it stays.
+            has_bias = not (batchnorm and bn_position == "before")
+            linear = Linear(W, np.zeros(fan_out, dtype) if has_bias else None)
+            bn = BatchNorm1d(fan_out, bn_momentum, bn_eps, dtype) if batchnorm else None
+            act = Activation(activation)
+            self.hidden.append(HiddenLayer(linear, bn, act))
+            order = [("fc", linear), ("bn", bn), ("act", act)]
+            if bn_position == "after":
+                order = [order[0], order[2], order[1]]
+            for kind, layer in order:
+                if layer is not None:
+                    self.layers.append(layer)
+                    self._names.append(f"{kind}{i}")
+        W = init_weight(rng, sizes[-2], sizes[-1], init, init_sigma).astype(dtype)
+        self.out = Linear(W, np.zeros(sizes[-1], dtype))
+        self.layers.append(self.out)
+        self._names.append("out")
+        self.training = True
+
+    def train(self):
+        self.training = True
+        for h in self.hidden:
+            if h.bn is not None:
+                h.bn.train()
+        return self
+
+    def eval(self):
+        self.training = False
+        for h in self.hidden:
+            if h.bn is not None:
+                h.bn.eval()
+        return self
+
+    def forward(self, X, update_stats=True):
+        """Logits for a batch. ``update_stats=False`` leaves BN running statistics untouched (for probing)."""
+        x = X
+        for layer in self.layers:
+            x = layer.forward(x, update_stats)
+        return x
+
+    def backward(self, dlogits):
+        d = dlogits
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        return d
+
+    def parameters(self):
+        """name -> live parameter array, in forward order (``fc1.W``, ``bn1.gamma``, ..., ``out.b``)."""
+        return {f"{n}.{k}": v for n, layer in zip(self._names, self.layers) for k, v in layer.params().items()}
+
+    def gradients(self):
+        """Same keys as ``parameters()``, filled by ``backward``."""
+        return {f"{n}.{k}": v for n, layer in zip(self._names, self.layers) for k, v in layer.grads().items()}
+
+    def batchnorms(self):
+        return [h.bn for h in self.hidden if h.bn is not None]
+
+    def predict(self, X):
+        """Class predictions in eval mode (running statistics); the mode is restored afterwards."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.forward(X).argmax(axis=1)
+        finally:
+            if was_training:
+                self.train()
+
+
+class SGD:
+    """Stochastic gradient descent with optional momentum, PyTorch's form: v = μ·v + g; p -= lr·v."""
+
+    def __init__(self, params, grads, lr=0.1, momentum=0.0):
+        self.params, self.grads = params, grads
+        self.lr, self.momentum = lr, momentum
+        self.velocity = {k: np.zeros_like(v) for k, v in params.items()} if momentum else None
+
+    def step(self):
+        for k, p in self.params.items():
+            g = self.grads[k]
+            if self.velocity is not None:
+                v = self.velocity[k]
+                v *= self.momentum
+                v += g
+                g = v
+            p -= self.lr * g

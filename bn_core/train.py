@@ -1,0 +1,164 @@
+"""The trainer: a config in, a stream of live records out. Every run is a function of its config (and data)."""
+import dataclasses
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import DATASETS, PREPROCESSING, make_dataset
+from .init import INITS
+from .layers import ACTIVATIONS, softmax_cross_entropy
+from .model import BN_POSITIONS, MLP, SGD
+from .record import Divergence, RunRecord, take_snapshot
+
+PROBE_SIZE = 256  # fixed training examples whose distributions are recorded
+EXPLODING_LOSS = 100.0  # ln(10) ≈ 2.3 at chance on 10 classes; 100 means the logits have blown up
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every knob of an experiment. Frozen and hashable: it is the cache key of a finished run."""
+
+    dataset: str = "digits"  # one of data.DATASETS, or "csv" (then pass the data to train_steps)
+    noise: float = 0.1  # 2-D sets only
+    n_samples: int = 600  # 2-D sets only
+    preprocessing: str = "standardize"
+    hidden: tuple = (100, 100, 100)
+    activation: str = "sigmoid"
+    batchnorm: bool = True
+    bn_position: str = "before"
+    bn_momentum: float = 0.1
+    bn_eps: float = 1e-5
+    init: str = "normal"
+    init_sigma: float = 0.1
+    lr: float = 0.5
+    sgd_momentum: float = 0.0
+    batch_size: int = 60
+    steps: int = 2000
+    seed: int = 0
+    record_every: int = 50
+    test_fraction: float = 0.25
+    data_id: str = ""  # for "csv": a digest of the uploaded data, so other data gives another cache key
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+class ConfigError(ValueError):
+    """A config that cannot train. ``code`` and ``params`` let the app say it in the user's language."""
+
+    def __init__(self, code, message, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+def check_config(config, n_train=None):
+    """Raise ConfigError for a config that cannot train (before any work is done)."""
+    c = config
+    choices = {"dataset": (DATASETS + ("csv",), c.dataset), "preprocessing": (PREPROCESSING, c.preprocessing),
+               "activation": (ACTIVATIONS, c.activation), "bn_position": (BN_POSITIONS, c.bn_position),
+               "init": (INITS, c.init)}
+    for name, (allowed, value) in choices.items():
+        if value not in allowed:
+            raise ConfigError("unknown_choice", f"{name}={value!r} is not one of {allowed}", name=name, value=value)
+    positive = {"steps": c.steps, "batch_size": c.batch_size, "record_every": c.record_every, "lr": c.lr,
+                "init_sigma": c.init_sigma, "bn_eps": c.bn_eps}
+    for name, value in positive.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ConfigError("not_positive", f"{name} must be a positive number, got {value}", name=name, value=value)
+    if not c.hidden or min(c.hidden) < 1:
+        raise ConfigError("bad_hidden", f"hidden layers need at least one unit each, got {c.hidden}", value=c.hidden)
+    if not (0 <= c.sgd_momentum < 1 and 0 <= c.bn_momentum <= 1):
+        raise ConfigError("bad_momentum", "momentum must be in [0, 1)", sgd=c.sgd_momentum, bn=c.bn_momentum)
+    if c.batchnorm and c.batch_size < 2:
+        raise ConfigError("batch_of_one", "BN in training mode needs at least 2 examples per batch: the variance "
+                                          "of one value is 0", batch_size=c.batch_size)
+    if n_train is not None and c.batch_size > n_train:
+        raise ConfigError("batch_too_large", f"batch size {c.batch_size} exceeds the {n_train} training examples",
+                          batch_size=c.batch_size, n_train=n_train)
+
+
+def build_model(config, n_features, n_classes, dtype=np.float32):
+    return MLP([n_features, *config.hidden, n_classes], activation=config.activation, batchnorm=config.batchnorm,
+               seed=config.seed, dtype=dtype, bn_position=config.bn_position, init=config.init,
+               init_sigma=config.init_sigma, bn_momentum=config.bn_momentum, bn_eps=config.bn_eps)
+
+
+def load_data(config, dtype=np.float32):
+    if config.dataset == "csv":
+        raise ConfigError("csv_needs_data", "the csv dataset needs its data passed in")
+    return make_dataset(config.dataset, preprocessing=config.preprocessing, n_samples=config.n_samples,
+                        noise=config.noise, test_fraction=config.test_fraction, seed=config.seed, dtype=dtype)
+
+
+def train_steps(config, data=None, dtype=np.float32):
+    """Train, yielding the live RunRecord after each record point; the last one yielded has its final status.
+
+    Mini-batches are drawn from an RNG of their own, so runs that differ only in BN see the same batches and,
+    by the same seed, start from the same weights. Closing the generator early marks the run "stopped".
+    """
+    check_config(config)
+    data = load_data(config, dtype) if data is None else data
+    check_config(config, n_train=len(data.X_train))
+    model = build_model(config, data.n_features, data.n_classes, dtype)
+    opt = SGD(model.parameters(), model.gradients(), lr=config.lr, momentum=config.sgd_momentum)
+    record = RunRecord(config=config, record_every=config.record_every, model=model)
+    X, y = data.X_train, data.y_train
+    probe = (X[:PROBE_SIZE], y[:PROBE_SIZE])
+    batch_rng = np.random.default_rng((config.seed, 1))
+    n, m = len(X), config.batch_size
+    order, pos = batch_rng.permutation(n), 0
+    loss_sum = correct = seen = 0.0
+
+    def snapshot(step, train_loss, train_acc):
+        snap = take_snapshot(record, model, step, *probe, data.X_test, data.y_test, train_loss, train_acc,
+                             softmax_cross_entropy)
+        if snap is None:
+            record.status = "diverged"
+            record.divergence = Divergence(step, "non_finite_activations", float("nan"))
+            return False
+        record.add(snap)
+        return True
+
+    # Divergence is detected and reported, so overflow along the way is expected, not a warning for the user.
+    with np.errstate(all="ignore"):
+        try:
+            if not snapshot(0, None, None):
+                yield record
+                return
+            yield record
+            for step in range(1, config.steps + 1):
+                if pos + m > n:  # drop the last partial batch: a batch of one would break BN
+                    order, pos = batch_rng.permutation(n), 0
+                idx = order[pos:pos + m]
+                pos += m
+                logits = model.forward(X[idx])
+                loss, dlogits = softmax_cross_entropy(logits, y[idx])
+                if not np.isfinite(loss) or loss > EXPLODING_LOSS:
+                    record.status = "diverged"
+                    record.divergence = Divergence(step, "nan_loss" if not np.isfinite(loss) else "exploding_loss",
+                                                   float(loss))
+                    break
+                model.backward(dlogits)
+                opt.step()
+                record.steps_done = step
+                loss_sum += loss
+                correct += float((logits.argmax(1) == y[idx]).sum())
+                seen += 1
+                if step % record.record_every == 0 or step == config.steps:
+                    if not snapshot(step, loss_sum / seen, correct / (seen * m)):
+                        break
+                    loss_sum = correct = seen = 0.0
+                    if step < config.steps:
+                        yield record
+            if record.status == "running":
+                record.status = "finished"
+            yield record
+        finally:
+            if record.status == "running":
+                record.status = "stopped"
+
+
+def train(config, data=None, dtype=np.float32):
+    """Run to the end and return the RunRecord."""
+    return deque(train_steps(config, data, dtype), maxlen=1)[0]  # the last yield is the finished record
