@@ -2,11 +2,9 @@
 import streamlit as st
 
 from lab import shell
-from lab.i18n import t
 
 st.set_page_config(page_title="BatchNorm Lab", page_icon=":material/insights:", layout="wide")
 shell.sidebar()
 pages = [st.Page(lesson.file, title=lesson.title, icon=lesson.icon, url_path=lesson.url_path,
                  default=lesson.url_path == "home") for lesson in shell.LESSONS]
 st.navigation(pages).run()
-st.sidebar.caption(t("shell.app_title"))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from bn_core import ConfigError
+from bn_core import ConfigError, CsvError
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
 from lab.params import config_to_query
 
@@ -107,6 +107,14 @@ def playground_link(config, mode="compare"):
     """"Open in Playground" with this page's experiment in the URL."""
     st.page_link(PLAYGROUND.file, label=t("common.open_playground"), icon=":material/science:",
                  query_params={**config_to_query(config, mode), "lang": st.session_state.lang, "seed": seed()})
+
+
+def csv_error(err: CsvError):
+    """A malformed upload, said in the user's language (the kind of limit exceeded is translated too)."""
+    params = {k: str(v) for k, v in err.params.items()}
+    if "what" in params:
+        params["what"] = t(f"csv_error.what_{params['what']}")
+    st.error(t(f"csv_error.{err.code}", **params), icon=":material/error:")
 
 
 def config_error(err: ConfigError):

@@ -12,11 +12,11 @@ with left:
     st.subheader(t("home.alg1_title"))
     st.latex(r"""
 \begin{aligned}
-\mu_\mathcal{B} &\leftarrow \frac{1}{m}\sum_{i=1}^{m} x_i && \text{mini-batch mean}\\
-\sigma_\mathcal{B}^2 &\leftarrow \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_\mathcal{B})^2 && \text{mini-batch variance}\\
-\hat{x}_i &\leftarrow \frac{x_i-\mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B}^2+\epsilon}} && \text{normalize}\\
-y_i &\leftarrow \gamma\,\hat{x}_i+\beta \equiv \mathrm{BN}_{\gamma,\beta}(x_i) && \text{scale and shift}
-\end{aligned}""")
+\mu_\mathcal{B} &\leftarrow \frac{1}{m}\sum_{i=1}^{m} x_i && \text{%s}\\
+\sigma_\mathcal{B}^2 &\leftarrow \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_\mathcal{B})^2 && \text{%s}\\
+\hat{x}_i &\leftarrow \frac{x_i-\mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B}^2+\epsilon}} && \text{%s}\\
+y_i &\leftarrow \gamma\,\hat{x}_i+\beta \equiv \mathrm{BN}_{\gamma,\beta}(x_i) && \text{%s}
+\end{aligned}""" % (t("home.alg1_mean"), t("home.alg1_var"), t("home.alg1_normalize"), t("home.alg1_scale_shift")))
     st.caption(t("home.alg1_caption"))
 with right:
     st.subheader(t("home.alg2_title"))
