@@ -3,6 +3,8 @@ PYTHON ?= python3
 PORT ?= 8501
 VENV := .venv
 BIN := $(VENV)/bin
+# Small matrices: BLAS worker threads only wait for each other (see lab/__init__.py, which also sets this for the app).
+export OPENBLAS_NUM_THREADS = 1
 
 .PHONY: run test lint bench clean
 

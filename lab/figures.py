@@ -52,7 +52,9 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=RUN
         for col, metric in ((1, "loss"), (2, "acc")):
             for split, dash in (("train", "dash"), ("test", "solid")):
                 x, y = finite(record.steps, record.metric(f"{split}_{metric}"))
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{name} · {axis[split]}",
+                # A run that diverged at once has a point or two: draw markers so it is not invisible.
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines" if len(x) > 2 else "lines+markers",
+                                         name=f"{name} · {axis[split]}",
                                          line=dict(color=color, dash=dash, width=2.5), legendgroup=name,
                                          showlegend=col == 1), row=1, col=col)
         if divergence_text is not None and record.divergence is not None:
@@ -93,8 +95,9 @@ def layer_histograms(hists, names, activation, layer_titles, axis, colors=RUN_CO
     fig.update_layout(barmode="overlay", bargap=0)
     fig.update_xaxes(title_text=axis["x"])
     fig.update_yaxes(title_text=axis["share"], row=1, col=1, secondary_y=False)
+    # matches=None: shared_yaxes links the right axes too, and plotly.js then squeezes the histograms' own axis.
     fig.update_yaxes(range=[-1.05, 1.05], showgrid=False, secondary_y=True,
-                     showticklabels=False)
+                     showticklabels=False, matches=None)
     return style(fig, height=380)
 
 

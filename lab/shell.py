@@ -3,6 +3,7 @@ widgets every lesson repeats (intro, takeaways box, "Open in Playground", config
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from bn_core import ConfigError, CsvError
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
@@ -80,8 +81,17 @@ def sidebar():
     st.query_params["seed"] = str(st.session_state.seed)
 
 
-def url_warnings():
-    """Warn once about each garbage URL parameter that fell back to its default."""
+def start_page():
+    """First call of every page: make sure the shell ran, then warn once about each garbage URL parameter that
+    fell back to its default.
+
+    Streamlit issue 9446: with a folder named pages/ beside app.py, a fresh server's first run takes the legacy
+    multipage path, which runs a deep-linked page *without* app.py (no sidebar, no language). Leave that path for
+    good (what the app's first st.navigation call would do) and rerun, which goes through app.py.
+    """
+    if "lang" not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     for name, raw, default in st.session_state.pop("url_warnings", []):
         st.warning(t("shell.bad_param", name=name, value=raw, default=default), icon=":material/link_off:")
 

@@ -1,5 +1,98 @@
-"""Placeholder until this lesson is built."""
-from lab import shell
+"""γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
+import streamlit as st
 
-shell.url_warnings()
+from bn_core import ConfigError
+from bn_core.record import SIGMOID_SATURATION_X
+from lab import gamma_beta as gb
+from lab import shell
+from lab.figures_gamma_beta import learned_params, transform_histograms
+from lab.i18n import fmt_num, t
+from lab.runs import train_runs
+
+shell.start_page()
 shell.intro("gamma_beta")
+with st.expander(t("common.math"), expanded=True):
+    st.latex(r"\hat{x}_i=\frac{x_i-\mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B}^2+\epsilon}},\qquad "
+             r"y_i=\gamma\,\hat{x}_i+\beta")
+    st.latex(r"\gamma=\sqrt{\sigma_\mathcal{B}^2+\epsilon},\ \beta=\mu_\mathcal{B}\ \Rightarrow\ y_i=x_i"
+             r"\quad\text{(%s)}" % t("gamma_beta.math_identity"))
+    st.latex(r"\operatorname{sigmoid}(y)\approx\tfrac12+\tfrac{y}{4}\quad\text{%s}\ |y|<1"
+             % t("gamma_beta.math_linear"))
+    st.markdown(t("gamma_beta.math_terms", gap=fmt_num(gb.tangent_gap(), 2), sat_x=fmt_num(SIGMOID_SATURATION_X, 2)))
+
+# --- A trained network and a real batch ------------------------------------------------------------------------
+config = gb.config(shell.seed())
+try:
+    (record,) = train_runs([config], [t("common.with_bn")])
+except ConfigError as err:
+    shell.config_error(err)
+    st.stop()
+if len(record.snapshots) < 2:
+    st.error(t("gamma_beta.no_run"), icon=":material/warning:")
+    st.stop()
+xs = gb.bn_inputs(record)
+
+st.subheader(t("gamma_beta.experiment"))
+st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0])))
+c1, c2 = st.columns(2)
+n_layers, n_units = len(xs), xs[0].shape[1]
+layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",
+                     format_func=lambda i: t("common.layer", n=i + 1))
+best = gb.default_unit(record, layer)
+# A new layer or run (or a first visit) preselects its own default unit.
+if st.session_state.get("gb_unit_for") != (config, layer) or "gb_unit" not in st.session_state:
+    st.session_state.gb_unit_for = (config, layer)
+    st.session_state.gb_unit = best
+unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
+                          format_func=lambda u: t("gamma_beta.unit_default", u=u) if u == best
+                          else t("gamma_beta.unit_n", u=u))
+unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
+learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
+
+# --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
+g_max, b_max = gb.slider_ranges(xs, config.bn_eps, [gb.learned(record, i) for i in range(n_layers)])
+st.session_state.setdefault("gb_gamma", 1.0)
+st.session_state.setdefault("gb_beta", 0.0)
+st.session_state.gb_gamma = min(max(float(st.session_state.gb_gamma), 0.0), g_max)
+st.session_state.gb_beta = min(max(float(st.session_state.gb_beta), -b_max), b_max)
+
+
+def set_params(gamma, beta):
+    st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
+
+
+st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 4), sigma=fmt_num(unit.sigma, 4), **gb.SYMBOLS))
+b1, b2, b3 = st.columns(3)
+b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
+          help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")
+b2.button(t("gamma_beta.use_learned"), on_click=set_params, args=(learned_gamma, learned_beta),
+          help=t("gamma_beta.use_learned_help"), key="gb_learned", icon=":material/school:", width="stretch")
+b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
+          key="gb_plain", icon=":material/restart_alt:", width="stretch")
+s1, s2 = st.columns(2)
+gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
+beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
+
+y, s = gb.transform(unit.x_hat, gamma, beta)
+st.plotly_chart(transform_histograms(
+    unit.x_hat, y, s, unit.x,
+    titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
+    names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
+           "linear": t("gamma_beta.name_linear")},
+    axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
+    linear_y=gb.LINEAR_Y), width="stretch", key="gb_histograms")
+
+shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+
+# --- What training learns ----------------------------------------------------------------------------------------
+st.subheader(t("gamma_beta.learned_title"))
+st.caption(t("gamma_beta.learned_caption"))
+st.plotly_chart(learned_params(
+    record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
+    [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
+    names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
+           "unit": t("gamma_beta.unit_n", u=unit_index)},
+    layer_titles=[t("common.layer", n=i + 1) for i in range(n_layers)],
+    axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), width="stretch", key="gb_learned_params")
+
+shell.playground_link(config, mode="single")

@@ -4,7 +4,7 @@ import streamlit as st
 from lab import shell
 from lab.i18n import t
 
-shell.url_warnings()
+shell.start_page()
 shell.intro("home")
 
 left, right = st.columns(2)

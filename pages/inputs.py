@@ -1,5 +1,123 @@
-"""Placeholder until this lesson is built."""
-from lab import shell
+"""Inputs and initialization: four choices of init or input scaling, each trained with and without BN."""
+# ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
+import streamlit as st
 
-shell.url_warnings()
+from bn_core import ConfigError
+from bn_core.record import SIGMOID_SATURATION_X
+from lab import figures_inputs as fig
+from lab import inputs as lesson
+from lab import shell
+from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.runs import train_runs
+
+CHOICE_KEYS = {
+    "truncated_normal": "inputs.init_truncated_normal", "normal": "inputs.init_normal",
+    "xavier": "inputs.init_xavier", "he": "inputs.init_he",
+    "raw": "inputs.prep_raw", "unit": "inputs.prep_unit", "symmetric": "inputs.prep_symmetric",
+    "standardize": "inputs.prep_standardize",
+}
+AXIS_KEYS = {"init": "inputs.vary_init", "preprocessing": "inputs.vary_preprocessing"}
+
+
+LANG = current_lang()  # option labels are bound to this run's language: a widget may format its options again later
+
+
+def label(choice):
+    return translate(LANG, CHOICE_KEYS[choice])
+
+
+shell.start_page()
 shell.intro("inputs")
+
+st.subheader(t("common.math"))
+st.latex(r"z_j = \sum_{i=1}^{n} w_{ij}\,x_i, \qquad \operatorname{Var}[z_j] = n\,\operatorname{Var}[w]\,"
+         r"\mathrm{E}[x^2] \quad \text{(%s)}" % t("inputs.math_var_note"))
+left, right = st.columns(2)
+with left:
+    st.latex(r"""\operatorname{Var}[w] = \begin{cases}
+%s\,\sigma^2 & \text{%s}\\
+\sigma^2 & \text{%s}\\
+\dfrac{2}{n_\text{in}+n_\text{out}} & \text{%s}\\[4pt]
+\dfrac{2}{n_\text{in}} & \text{%s}
+\end{cases}""" % (fmt_num(lesson.truncated_variance_factor(), 3), t("inputs.math_init_trunc"),
+                  t("inputs.init_normal"), t("inputs.math_init_xavier"), t("inputs.init_he")))
+with right:
+    st.latex(r"""x' = \begin{cases}
+x \in [0, 16] & \text{%s}\\
+x / 16 \in [0, 1] & \text{%s}\\
+x / 8 - 1 \in [-1, 1] & \text{%s}\\
+(x - \mu_i) / s_i & \text{%s}\\
+x / 255 - 0.5 \in [-0.5, 0.5] & \text{%s}
+\end{cases}""" % (t("inputs.prep_raw"), t("inputs.prep_unit"), t("inputs.prep_symmetric"),
+                  t("inputs.prep_standardize"), t("inputs.math_seed")))
+st.latex(r"\mathrm{BN}(a z) = \frac{a z - a\mu_\mathcal{B}}{\sqrt{a^2\sigma_\mathcal{B}^2 + \epsilon}} "
+         r"\approx \frac{z - \mu_\mathcal{B}}{\sigma_\mathcal{B}} = \mathrm{BN}(z) \quad \text{(%s)}"
+         % t("inputs.math_bn_note"))
+st.markdown(t("inputs.math_caption", factor=fmt_num(lesson.truncated_variance_factor(), 3)))
+
+st.subheader(t("inputs.experiment"))
+c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.4, 1])
+with c1:
+    axis = st.radio(t("inputs.vary"), lesson.AXES, format_func=lambda a: translate(LANG, AXIS_KEYS[a]),
+                    key="inputs_axis", help=t("inputs.vary_help"))
+with c2:
+    if axis == "init":
+        preprocessing = st.selectbox(t("inputs.fixed_preprocessing"), lesson.choices("preprocessing"),
+                                     index=lesson.choices("preprocessing").index(lesson.BASE.preprocessing),
+                                     format_func=label, key="inputs_prep")
+        init = lesson.BASE.init
+    else:
+        init = st.selectbox(t("inputs.fixed_init"), lesson.choices("init"),
+                            index=lesson.choices("init").index(lesson.BASE.init), format_func=label,
+                            key="inputs_init")
+        preprocessing = lesson.BASE.preprocessing
+with c3:
+    sigma = st.select_slider(t("inputs.sigma"), lesson.SIGMAS, value=lesson.BASE.init_sigma, key="inputs_sigma",
+                             help=t("inputs.sigma_help"))
+with c4:
+    steps = st.select_slider(t("common.steps"), lesson.STEPS, value=lesson.BASE.steps, key="inputs_steps")
+b = lesson.BASE
+st.caption(t("inputs.setup", depth=len(b.hidden), width=b.hidden[0], batch=b.batch_size, lr=b.lr))
+
+grid = lesson.grid(axis, init, preprocessing, sigma, steps, shell.seed())
+choices = list(grid)
+names = [label(c) for c in choices]
+configs = [c for pair in grid.values() for c in pair]
+run_names = [f"{n} · {t(w)}" for n in names for w in ("common.with_bn", "common.without_bn")]
+try:
+    records = train_runs(configs, run_names)
+except ConfigError as err:
+    shell.config_error(err)
+    st.stop()
+records_bn, records_no_bn = records[0::2], records[1::2]
+first_layers = [lesson.first_layer(*grid[c]) for c in choices]
+for message in lesson.divergences(names, records_bn, records_no_bn, t):
+    st.warning(message, icon=":material/warning:")
+
+st.markdown(f"**{t('inputs.hist_title')}**")
+st.plotly_chart(fig.first_layer_histograms(
+    [(f.without_bn, f.with_bn) for f in first_layers],
+    [t("inputs.panel_title", name=n, std=fmt_num(f.std_without, 2)) for n, f in zip(names, first_layers)],
+    dict(without_bn=t("common.without_bn"), with_bn=t("common.with_bn"), x=t("inputs.hist_x"),
+         share=t("common.share")), SIGMOID_SATURATION_X), width="stretch", key="inputs_hist")
+st.caption(t("inputs.hist_caption", x=fmt_num(SIGMOID_SATURATION_X, 3)))
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown(f"**{t('inputs.loss_title')}**")
+    st.plotly_chart(fig.loss_curves(records_bn, records_no_bn, names,
+                                    (t("common.without_bn"), t("common.with_bn")),
+                                    dict(x=t("common.step"), loss=t("inputs.test_loss"))),
+                    width="stretch", key="inputs_loss")
+with right:
+    st.markdown(f"**{t('inputs.acc_title', steps=steps)}**")
+    st.plotly_chart(fig.accuracy_bars([lesson.final(r, "test_acc") for r in records_bn],
+                                      [lesson.final(r, "test_acc") for r in records_no_bn], names,
+                                      dict(with_bn=t("common.with_bn"), without_bn=t("common.without_bn"),
+                                           accuracy=t("inputs.test_accuracy"))),
+                    width="stretch", key="inputs_acc")
+st.caption(t("inputs.runs_caption"))
+
+shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, fmt_pct))
+worst = min(range(len(choices)), key=lambda i: lesson.final(records_no_bn[i], "test_acc"))
+shell.playground_link(grid[choices[worst]][0])

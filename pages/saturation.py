@@ -1,5 +1,101 @@
-"""Placeholder until this lesson is built."""
-from lab import shell
+"""Sigmoid saturation: per-layer activation inputs, saturated (or dead) units and gradient norms, BN vs no BN."""
+# ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
+import streamlit as st
 
-shell.url_warnings()
+from bn_core import ACTIVATIONS, ConfigError
+from bn_core.record import SATURATION_SHARE, SIGMOID_SATURATION_X, TANH_SATURATION_X
+from bn_core.train import PROBE_SIZE
+from lab import figures, shell
+from lab import figures_saturation as fig
+from lab import saturation as lesson
+from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.runs import train_runs
+
+ACTIVATION_KEYS = {"sigmoid": "saturation.act_sigmoid", "tanh": "saturation.act_tanh",
+                   "relu": "saturation.act_relu", "leaky_relu": "saturation.act_leaky_relu"}
+
+
+LANG = current_lang()  # option labels are bound to this run's language: a widget may format its options again later
+
+
+def default_sigma_for_activation():
+    st.session_state.sat_sigma = lesson.DEFAULT_SIGMA[st.session_state.sat_activation]
+
+
+shell.start_page()
 shell.intro("saturation")
+
+st.subheader(t("common.math"))
+share, keep = fmt_num(SATURATION_SHARE), fmt_num(1 - SATURATION_SHARE)
+st.latex(r"\sigma(x) = \frac{1}{1+e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,\bigl(1-\sigma(x)\bigr) \le \sigma'(0) = "
+         r"\tfrac14")
+st.latex(r"\sigma'(x) < %s\cdot\tfrac14 \iff |x| > \ln\frac{1+\sqrt{%s}}{1-\sqrt{%s}} \approx %s"
+         % (share, keep, keep, fmt_num(SIGMOID_SATURATION_X, 3)))
+st.latex(r"\tanh'(x) = 1-\tanh^2 x < %s \iff |x| > \operatorname{artanh}\sqrt{%s} \approx %s"
+         % (share, keep, fmt_num(TANH_SATURATION_X, 3)))
+st.latex(r"\frac{\partial L}{\partial z^{(l)}} = \sigma'\!\bigl(z^{(l)}\bigr) \odot \Bigl(W^{(l+1)}\,"
+         r"\frac{\partial L}{\partial z^{(l+1)}}\Bigr), \qquad \mathrm{ReLU}'(x) = 0 \ \text{%s}"
+         % t("saturation.math_relu_note"))
+st.markdown(t("saturation.math_caption"))
+
+st.subheader(t("saturation.experiment"))
+if "sat_activation" not in st.session_state:
+    st.session_state.sat_activation = lesson.BASE.activation
+    st.session_state.sat_sigma = lesson.DEFAULT_SIGMA[lesson.BASE.activation]
+c1, c2, c3 = st.columns([1, 1.6, 1])
+with c1:
+    activation = st.selectbox(t("saturation.activation"), ACTIVATIONS,
+                              format_func=lambda a: translate(LANG, ACTIVATION_KEYS[a]), key="sat_activation",
+                              on_change=default_sigma_for_activation, help=t("saturation.activation_help"))
+with c2:
+    sigma = st.select_slider(t("saturation.sigma"), lesson.SIGMAS, key="sat_sigma", help=t("saturation.sigma_help"))
+with c3:
+    steps = st.select_slider(t("common.steps"), lesson.STEPS, value=lesson.BASE.steps, key="sat_steps")
+b = lesson.BASE
+st.caption(t("saturation.setup", depth=len(b.hidden), width=b.hidden[0], batch=b.batch_size, lr=b.lr))
+
+config_bn, config_no_bn = lesson.configs(activation, sigma, steps, shell.seed())
+names = (t("common.with_bn"), t("common.without_bn"))
+try:
+    record_bn, record_no_bn = train_runs([config_bn, config_no_bn], names)
+except ConfigError as err:
+    shell.config_error(err)
+    st.stop()
+for message in lesson.divergences(names, (record_bn, record_no_bn), t):
+    st.warning(message, icon=":material/warning:")
+
+recorded = lesson.recorded_steps(record_bn, record_no_bn)
+step = recorded[-1]
+if len(recorded) > 1:
+    step = st.select_slider(t("common.record_step"), recorded, value=step, help=t("saturation.step_help"))
+layer_titles = [t("common.layer", n=i + 1) for i in range(record_bn.n_layers)]
+measure = lesson.low_gradient_measure(activation)
+
+st.markdown(f"**{t('saturation.hist_title', step=step)}**")
+st.plotly_chart(fig.histograms_at_step(
+    lesson.hists_at(record_bn, step), lesson.hists_at(record_no_bn, step), names, activation,
+    lesson.threshold(activation), layer_titles,
+    dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
+         derivative=t("common.derivative_curve"))), width="stretch", key="sat_hist")
+st.caption(t("saturation.hist_caption", probe=PROBE_SIZE))
+
+st.markdown(f"**{t('saturation.dead_title' if measure == 'dead' else 'saturation.saturated_title')}**")
+st.plotly_chart(fig.low_gradient_lines(
+    (record_bn, record_no_bn), names, measure, step, layer_titles,
+    t("saturation.y_dead" if measure == "dead" else "saturation.y_saturated"), t("common.step")),
+    width="stretch", key="sat_low")
+st.markdown(f"**{t('saturation.grad_title')}**")
+st.plotly_chart(fig.grad_norm_lines((record_bn, record_no_bn), names, step, layer_titles, t("saturation.y_grad"),
+                                    t("common.step")), width="stretch", key="sat_grad")
+st.caption(t("saturation.lines_caption"))
+
+st.markdown(f"**{t('saturation.metrics_title')}**")
+st.plotly_chart(figures.metric_curves(
+    (record_bn, record_no_bn), names, (t("common.loss_title"), t("common.accuracy_title")),
+    dict(x=t("common.step"), loss=t("common.loss"), accuracy=t("common.accuracy"), train=t("common.train"),
+         test=t("common.test")),
+    divergence_text=lambda r: t("common.diverged_short", step=r.divergence.step), colors=figures.RUN_COLORS[:2]),
+    width="stretch", key="sat_metrics")
+
+shell.takeaways(lesson.takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct))
+shell.playground_link(config_bn)

@@ -1,0 +1,155 @@
+"""γ and β: the BN inputs of a real batch through a trained network, and the numbers the lesson's sentences quote.
+
+The slider path is pure NumPy on one cached batch (no training): x̂ → y = γx̂ + β → sigmoid(y).
+"""
+import copy
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_core import load_data, sigmoid
+from bn_core.record import SIGMOID_SATURATION_X
+from lab import ics
+from lab.i18n import fmt_num, fmt_pct, t
+
+BATCH = 250  # examples in the demo batch: enough for a readable histogram
+LINEAR_Y = 1.0  # |y| below this is the sigmoid's "linear region"
+UNDONE_TOL = 1e-9  # γ, β within this of σ_B, μ_B count as "BN undone"
+MAX_CACHED = 16
+SYMBOLS = {"mu_b": r"$\mu_\mathcal{B}$", "sigma_b": r"$\sigma_\mathcal{B}$",
+           "sd_b": r"$\sqrt{\sigma_\mathcal{B}^2+\epsilon}$"}  # LaTeX for the sentences (kept out of the tables)
+
+
+def tangent_gap(limit=LINEAR_Y):
+    """The largest gap between the sigmoid and its tangent at 0 (½ + y/4) over |y| ≤ limit (at y = limit)."""
+    return float(abs(sigmoid(np.float64(limit)) - (0.5 + limit / 4)))
+
+
+def config(seed=0):
+    """The network whose batch is shown: the internal-covariate-shift lesson's default run with BN (shared cache)."""
+    return ics.configs(seed=seed)[0]
+
+
+_batches = OrderedDict()
+_lock = threading.Lock()
+
+
+def bn_inputs(record, batch=BATCH):
+    """Per hidden layer, the (batch, units) BN inputs x of a fixed batch of training images forwarded in train mode
+    through a copy of the trained model (the shared record is not touched). Cached by config; float64."""
+    key = (record.config, batch)
+    with _lock:
+        if key in _batches:
+            _batches.move_to_end(key)
+            return _batches[key]
+    data = load_data(record.config)
+    rng = np.random.default_rng((record.config.seed, 2))
+    idx = rng.choice(len(data.X_train), size=min(batch, len(data.X_train)), replace=False)
+    model = copy.deepcopy(record.model).train()
+    model.forward(data.X_train[idx], update_stats=False)
+    xs = [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
+    with _lock:
+        _batches[key] = xs
+        while len(_batches) > MAX_CACHED:
+            _batches.popitem(last=False)
+    return xs
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit's BN input over the batch and its batch statistics."""
+
+    x: np.ndarray
+    eps: float
+
+    @property
+    def mu(self):
+        return float(self.x.mean())
+
+    @property
+    def var(self):
+        return float(self.x.var())  # biased, as BN normalizes with
+
+    @property
+    def sigma(self):
+        """√(σ²_B + ε): what γ must be to undo the normalization."""
+        return float(np.sqrt(self.var + self.eps))
+
+    @property
+    def x_hat(self):
+        return (self.x - self.mu) / self.sigma
+
+
+def transform(x_hat, gamma, beta):
+    """BN's scale and shift, y = γx̂ + β, then the sigmoid: (y, sigmoid(y))."""
+    y = gamma * x_hat + beta
+    return y, sigmoid(y)
+
+
+def linear_share(y, limit=LINEAR_Y):
+    return float(np.mean(np.abs(y) < limit))
+
+
+def saturated_share(y):
+    return float(np.mean(np.abs(y) > SIGMOID_SATURATION_X))
+
+
+def is_undone(unit, gamma, beta):
+    return abs(gamma - unit.sigma) <= UNDONE_TOL * max(1.0, unit.sigma) and \
+        abs(beta - unit.mu) <= UNDONE_TOL * max(1.0, abs(unit.mu))
+
+
+def slider_ranges(xs, eps, learned):
+    """(γ max, β bound) wide enough for every unit's undo values and the learned ones, at least (3, 3)."""
+    sig = max(float(np.sqrt(x.var(axis=0) + eps).max()) for x in xs)
+    mu = max(float(np.abs(x.mean(axis=0)).max()) for x in xs)
+    g = max(float(np.abs(p).max()) for p, _ in learned)
+    b = max(float(np.abs(q).max()) for _, q in learned)
+    return float(max(3.0, np.ceil(max(sig, g) * 1.1))), float(max(3.0, np.ceil(max(mu, b) * 1.1)))
+
+
+def learned(record, layer):
+    """(γ, β) of a hidden layer at the last record (the end of training)."""
+    last = record.snapshots[-1].layers[layer]
+    return last.gamma.astype(np.float64), last.beta.astype(np.float64)
+
+
+def param_series(record, layer, name):
+    """(records, units) of γ or β of a layer over training."""
+    return np.array([getattr(s.layers[layer], name) for s in record.snapshots], dtype=np.float64)
+
+
+def default_unit(record, layer):
+    """The unit whose learned (γ, β) moved furthest from plain normalization (1, 0)."""
+    gamma, beta = learned(record, layer)
+    return int(np.argmax(np.abs(np.log(np.abs(gamma) + 1e-12)) + np.abs(beta)))
+
+
+def sentences(unit, gamma, beta, learned_gamma, learned_beta):
+    """The "What this run shows" box for the sliders' γ, β on this unit's batch."""
+    y, _ = transform(unit.x_hat, gamma, beta)
+    out = [t("gamma_beta.say_now", gamma=fmt_num(gamma), beta=fmt_num(beta), linear=fmt_pct(linear_share(y)),
+             saturated=fmt_pct(saturated_share(y)), sat_x=fmt_num(SIGMOID_SATURATION_X, 2))]
+    out.append(t("gamma_beta.say_compare", plain=fmt_pct(linear_share(unit.x_hat)), raw=fmt_pct(linear_share(unit.x))))
+    if is_undone(unit, gamma, beta):
+        out.append(t("gamma_beta.say_undone", err=f"{float(np.abs(y - unit.x).max()):.1e}", **SYMBOLS))
+    else:
+        out.append(t("gamma_beta.say_not_undone", mu=fmt_num(unit.mu), sigma=fmt_num(unit.sigma), **SYMBOLS))
+    y_l, _ = transform(unit.x_hat, learned_gamma, learned_beta)
+    near = abs(learned_gamma - unit.sigma) < 0.1 * unit.sigma and abs(learned_beta - unit.mu) < 0.1 * unit.sigma
+    out.append(t("gamma_beta.say_learned", gamma=fmt_num(learned_gamma), beta=fmt_num(learned_beta),
+                 linear=fmt_pct(linear_share(y_l)))
+               + (t("gamma_beta.say_learned_near") if near else
+                        t("gamma_beta.say_learned_far", ratio=fmt_num(learned_gamma / unit.sigma, 2), **SYMBOLS)))
+    return out
+
+
+def layer_sentence(record):
+    """Where training took γ and β, layer by layer (median over units at the last record)."""
+    last = record.snapshots[-1].layers
+    gammas = ", ".join(fmt_num(float(np.median(ls.gamma)), 3) for ls in last)
+    betas = ", ".join(fmt_num(float(np.median(ls.beta)), 2) for ls in last)
+    spread = ", ".join("–".join(fmt_num(float(np.percentile(ls.gamma, q)), 3) for q in (10, 90)) for ls in last)
+    return t("gamma_beta.say_layers", steps=record.steps_done, gammas=gammas, betas=betas, spread=spread)

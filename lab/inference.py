@@ -1,0 +1,437 @@
+"""Page logic of the lesson "BN at inference": a training run that keeps every mini-batch's statistics (so the
+running averages of any BN momentum can be replayed exactly), train mode vs eval mode on the same examples, a batch
+of one, folding BN away, and the sentences of the "what this run shows" box (built with a translate function passed
+in, so they are testable without a running app). No plotly."""
+import copy
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import bn_core as bc
+from bn_core.record import Divergence
+from bn_core.train import EXPLODING_LOSS
+from lab.i18n import fmt_num, fmt_pct
+
+# The paper's Figure 1 network on the bundled digits: 3 hidden layers × 100 sigmoid units, BN before the sigmoid.
+DEFAULT_CONFIG = bc.TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", batchnorm=True,
+                                bn_position="before", init="normal", init_sigma=0.1, lr=0.5, batch_size=60,
+                                steps=1000, record_every=50)
+STEP_CHOICES = (200, 500, 1000, 2000)
+WIDTH_CHOICES = (16, 32, 64, 100, 128, 256, 512, 1024, 2048)  # the cost count's hidden width
+MOMENTA = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9)  # BN momentum values the page compares
+TRAIN_MOMENTUM = DEFAULT_CONFIG.bn_momentum  # the momentum of the cached model's own running statistics
+NEAR_BEST = 1.5  # a momentum whose gap is within this factor of the best one is "about as close"
+MAX_CACHED = 8  # a run keeps its batch statistics: 2.4 MB per 1000 steps of 3 × 100 units (float32)
+
+
+@dataclass
+class StatsRun:
+    """A finished training run with the per-step batch statistics of every BN layer and, every ``record_every``
+    steps, the paper's population statistics of the network as it was then. Shared: never mutate it."""
+
+    config: bc.TrainConfig
+    model: bc.MLP  # trained, in train mode; its running statistics use TRAIN_MOMENTUM
+    data: bc.Dataset
+    batch_mean: list  # per BN layer: (steps_done, units) mean of each training mini-batch
+    batch_var: list  # per BN layer: (steps_done, units) *unbiased* variance of each mini-batch (what the EMA takes)
+    pop_steps: np.ndarray  # steps at which the population statistics were computed
+    pop_mean: list  # per BN layer: (len(pop_steps), units)
+    pop_var: list
+    steps_done: int = 0
+    divergence: object = None  # bn_core.record.Divergence when the loss blew up
+    final_population: list = field(default_factory=list)  # [(mean, var)] per BN layer at the end
+
+    @property
+    def n_layers(self):
+        return len(self.batch_mean)
+
+
+def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
+    """Train exactly as ``bn_core.train`` does (same data, weights, batches, updates: the same final model), and
+    keep what BN saw: each step's batch mean and unbiased batch variance per BN layer, and the population
+    statistics (Algorithm 2) every ``record_every`` steps. ``on_progress(step)`` is called at those points."""
+    bc.check_config(config)
+    data = bc.load_data(config, dtype)
+    bc.check_config(config, n_train=len(data.X_train))
+    if not config.batchnorm:
+        raise ValueError("this lesson studies a network with BN")
+    model = bc.build_model(config, data.n_features, data.n_classes, dtype)
+    opt = bc.SGD(model.parameters(), model.gradients(), lr=config.lr, momentum=config.sgd_momentum)
+    X, y = data.X_train, data.y_train
+    batch_rng = np.random.default_rng((config.seed, 1))  # the batch order of bn_core.train_steps
+    n, m = len(X), config.batch_size
+    order, pos = batch_rng.permutation(n), 0
+    bns = model.batchnorms()
+    means = [np.zeros((config.steps, bn.num_features), dtype) for bn in bns]  # what BN computed, in its precision
+    variances = [np.zeros((config.steps, bn.num_features), dtype) for bn in bns]
+    pop_steps, pop = [], []
+    run = StatsRun(config, model, data, means, variances, None, None, None)
+    with np.errstate(all="ignore"):
+        for step in range(1, config.steps + 1):
+            if pos + m > n:
+                order, pos = batch_rng.permutation(n), 0
+            idx = order[pos:pos + m]
+            pos += m
+            logits = model.forward(X[idx])
+            for k, bn in enumerate(bns):
+                means[k][step - 1] = bn._cache[3]
+                variances[k][step - 1] = bn._cache[4] * (m / (m - 1))
+            loss, dlogits = bc.softmax_cross_entropy(logits, y[idx])
+            if not np.isfinite(loss) or loss > EXPLODING_LOSS:
+                reason = "nan_loss" if not np.isfinite(loss) else "exploding_loss"
+                run.divergence = Divergence(step, reason, float(loss))
+                break
+            model.backward(dlogits)
+            opt.step()
+            run.steps_done = step
+            if step % config.record_every == 0 or step == config.steps:
+                pop_steps.append(step)
+                pop.append(bc.population_statistics(model, X, m))
+                if on_progress is not None:
+                    on_progress(step)
+    run.batch_mean = [a[:run.steps_done] for a in means]
+    run.batch_var = [a[:run.steps_done] for a in variances]
+    run.pop_steps = np.array(pop_steps, dtype=int)
+    run.pop_mean = [np.array([p[k][0] for p in pop]).reshape(len(pop), bn.num_features) for k, bn in enumerate(bns)]
+    run.pop_var = [np.array([p[k][1] for p in pop]).reshape(len(pop), bn.num_features) for k, bn in enumerate(bns)]
+    run.final_population = pop[-1] if pop and pop_steps[-1] == run.steps_done else []
+    return run
+
+
+_cache = OrderedDict()
+_lock = threading.Lock()
+
+
+def training_key(config):
+    """BN momentum only changes the running averages, never training itself: one run serves every momentum."""
+    return config.replace(bn_momentum=TRAIN_MOMENTUM)
+
+
+def cached_run(config):
+    """The finished run of ``config`` if it is cached, else None."""
+    with _lock:
+        return _cache.get(training_key(config))
+
+
+def stats_run(config, on_progress=None):
+    """The cached run of ``config`` (trained now if needed), bounded to MAX_CACHED runs process-wide."""
+    key = training_key(config)
+    with _lock:
+        run = _cache.get(key)
+        if run is not None:
+            _cache.move_to_end(key)
+            return run
+    run = train_with_batch_stats(key, on_progress)
+    with _lock:
+        _cache[key] = run
+        while len(_cache) > MAX_CACHED:
+            _cache.popitem(last=False)
+    return run
+
+
+# --- Running (EMA) statistics replayed from the batch statistics --------------------------------------------
+
+
+def ema_path(values, momentum, start):
+    """The running average after every step: r_0 = start, r_t = (1 − momentum)·r_{t−1} + momentum·values_t.
+    ``values`` is (steps,) or (steps, units); the result has one more row (r_0 first)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty((len(values) + 1,) + values.shape[1:])
+    out[0] = start
+    for t, v in enumerate(values, start=1):
+        out[t] = (1 - momentum) * out[t - 1] + momentum * v
+    return out
+
+
+def ema_final(values, momentum, start):
+    """The last running average of ``ema_path`` in closed form: (1−a)^T·start + Σ_t a(1−a)^(T−t)·values_t."""
+    values = np.asarray(values, dtype=np.float64)
+    T = len(values)
+    weights = momentum * (1 - momentum) ** np.arange(T - 1, -1, -1)
+    return (1 - momentum) ** T * start + weights @ values
+
+
+def running_statistics(run, momentum):
+    """[(running mean, running var)] per BN layer at the end of training, for this BN momentum."""
+    return [(ema_final(mu, momentum, 0.0), ema_final(var, momentum, 1.0))
+            for mu, var in zip(run.batch_mean, run.batch_var)]
+
+
+def with_statistics(model, stats):
+    """An eval-mode copy of ``model`` that normalizes with ``stats`` (the shared model is left untouched)."""
+    twin = copy.deepcopy(model)
+    bc.set_running_statistics(twin, [(np.asarray(mu, twin.dtype), np.asarray(var, twin.dtype)) for mu, var in stats])
+    return twin.eval()
+
+
+def accuracy(model, X, y):
+    return float((model.predict(X) == y).mean())
+
+
+def relative_gap(stats, population):
+    """Mean over units and layers of |running − population|, for the mean (in units of the population std) and
+    for the variance (relative to the population variance)."""
+    mean_gap = np.mean([np.mean(np.abs(m - pm) / np.sqrt(pv)) for (m, _), (pm, pv) in zip(stats, population)])
+    var_gap = np.mean([np.mean(np.abs(v - pv) / pv) for (_, v), (_, pv) in zip(stats, population)])
+    return float(mean_gap), float(var_gap)
+
+
+@dataclass
+class MomentumSweep:
+    momenta: tuple
+    mean_gap: np.ndarray  # per momentum, relative_gap to the final population statistics
+    var_gap: np.ndarray
+    ema_acc: np.ndarray  # eval-mode test accuracy with each momentum's running statistics
+    population_acc: float  # eval-mode test accuracy with the population statistics
+
+
+def momentum_sweep(run, momenta=MOMENTA):
+    """For each BN momentum: how far the final running statistics are from the population statistics, and the
+    test accuracy each gives in eval mode."""
+    pop = run.final_population
+    gaps = [relative_gap(running_statistics(run, a), pop) for a in momenta]
+    X, y = run.data.X_test, run.data.y_test
+    accs = [accuracy(with_statistics(run.model, running_statistics(run, a)), X, y) for a in momenta]
+    return MomentumSweep(tuple(momenta), np.array([g[0] for g in gaps]), np.array([g[1] for g in gaps]),
+                         np.array(accs), accuracy(with_statistics(run.model, pop), X, y))
+
+
+def unit_trace(run, layer, unit, momentum):
+    """One unit's story over training: batch statistics per step, the running average, the population values."""
+    mu, var = run.batch_mean[layer][:, unit], run.batch_var[layer][:, unit]
+    return {
+        "steps": np.arange(1, len(mu) + 1),
+        "batch_mean": mu, "batch_var": var,
+        "ema_steps": np.arange(0, len(mu) + 1),
+        "ema_mean": ema_path(mu, momentum, 0.0), "ema_var": ema_path(var, momentum, 1.0),
+        "pop_steps": run.pop_steps,
+        "pop_mean": run.pop_mean[layer][:, unit], "pop_var": run.pop_var[layer][:, unit],
+    }
+
+
+# --- Train mode vs eval mode ---------------------------------------------------------------------------------
+
+
+def softmax(logits):
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def train_mode_logits(model, X):
+    """Logits with batch statistics (train mode) without touching the running statistics, on a copy."""
+    twin = copy.deepcopy(model).train()
+    return twin.forward(X, update_stats=False)
+
+
+def companions(y, example, batch_size, seed):
+    """Two batches that contain test example ``example``: one with random companions, one with every other test
+    example of the same digit. The example comes first in both."""
+    rng = np.random.default_rng((seed, 2))
+    others = np.delete(np.arange(len(y)), example)
+    random_batch = np.concatenate(([example], rng.choice(others, batch_size - 1, replace=False)))
+    same = others[y[others] == y[example]]
+    return random_batch, np.concatenate(([example], same))
+
+
+@dataclass
+class ModeComparison:
+    example: int
+    label: int
+    probs_random: np.ndarray  # train mode, random companions
+    probs_same: np.ndarray  # train mode, companions of the same digit
+    probs_eval: np.ndarray  # eval mode (the same in any batch)
+    eval_batch_gap: float  # max |Δlogit| of the example between the two batches in eval mode (0)
+    train_batch_gap: float  # the same in train mode
+    acc_eval: float
+    acc_train_random: float  # train mode, the test set in random batches of the training batch size
+    acc_train_same: float  # train mode, each batch one digit only
+    same_size: int
+
+
+def compare_modes(model, X, y, example, batch_size, seed):
+    """The same test example in train mode (its prediction depends on its batch companions) and in eval mode."""
+    random_batch, same_batch = companions(y, example, batch_size, seed)
+    ev = copy.deepcopy(model).eval()
+    train_a, train_b = train_mode_logits(model, X[random_batch])[0], train_mode_logits(model, X[same_batch])[0]
+    eval_a, eval_b = ev.forward(X[random_batch])[0], ev.forward(X[same_batch])[0]
+    rng = np.random.default_rng((seed, 3))
+    hits_random = hits_same = 0
+    for idx in np.array_split(rng.permutation(len(y)), max(1, len(y) // batch_size)):  # every batch ≥ batch_size
+        hits_random += int((train_mode_logits(model, X[idx]).argmax(1) == y[idx]).sum())
+    for digit in np.unique(y):
+        idx = np.flatnonzero(y == digit)
+        hits_same += int((train_mode_logits(model, X[idx]).argmax(1) == digit).sum())
+    return ModeComparison(
+        example=int(example), label=int(y[example]),
+        probs_random=softmax(train_a), probs_same=softmax(train_b), probs_eval=softmax(eval_a),
+        eval_batch_gap=float(np.abs(eval_a - eval_b).max()), train_batch_gap=float(np.abs(train_a - train_b).max()),
+        acc_eval=accuracy(ev, X, y), acc_train_random=hits_random / len(y), acc_train_same=hits_same / len(y),
+        same_size=len(same_batch),
+    )
+
+
+# --- A batch of one ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOfOne:
+    error: str | None  # "batch_of_one" when train mode refused the single example (the page translates it)
+    eval_logits: np.ndarray  # eval mode, the example alone
+    in_batch_logits: np.ndarray  # eval mode, the example inside the whole test set
+    max_gap: float
+    collapsed_prediction: int  # what train mode would predict for *any* single example: x̂ = 0 everywhere
+
+
+def batch_of_one(model, X, example):
+    """Train mode on one example fails (the variance of one value is 0); eval mode works and agrees with the
+    example's eval-mode prediction inside a full batch."""
+    error = None
+    try:
+        train_mode_logits(model, X[example:example + 1])
+    except ValueError:
+        error = "batch_of_one"
+    ev = copy.deepcopy(model).eval()
+    alone = ev.forward(X[example:example + 1])[0]
+    inside = ev.forward(X)[example]
+    return BatchOfOne(error, alone, inside, float(np.abs(alone - inside).max()), collapsed_prediction(model))
+
+
+def collapsed_prediction(model):
+    """If BN normalized a single example by its own statistics, x̂ = (x − x)/√(0 + ε) = 0 for every unit, so each
+    BN layer (before its activation) would output β whatever came in — the last one's β decides: every example
+    would get this same class."""
+    x = bc.activation_forward(model.activation, model.hidden[-1].bn.beta.astype(np.float64))
+    return int(np.argmax(x @ model.out.W + model.out.b))
+
+
+# --- Folding ----------------------------------------------------------------------------------------------------
+
+
+def algorithm2_forward(model, X):
+    """Eval-mode logits with each BN computed step by step as Algorithm 2 writes it:
+    (x − E[x]) / √(Var[x] + ε) · γ + β, with E[x], Var[x] the layer's fixed statistics (BN before the activation)."""
+    x = X
+    for h in model.hidden:
+        z = x @ h.linear.W
+        if h.linear.b is not None:
+            z = z + h.linear.b
+        if h.bn is not None:
+            bn = h.bn
+            z = (z - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * bn.gamma + bn.beta
+        x = bc.activation_forward(model.activation, z)
+    return x @ model.out.W + model.out.b
+
+
+@dataclass
+class FoldCheck:
+    logits: dict  # way -> (n, classes) logits
+    gaps: dict  # (way a, way b) -> max |difference|
+    scale: float  # max |logit|, to read the gaps against
+    agree: int  # examples where all three ways predict the same class
+    n: int
+
+
+FOLD_WAYS = ("as_written", "folded_affine", "folded_linear")
+# The three ways of computing BN at inference, as formulas (the text around them is in the string tables).
+FOLD_MATH = {
+    "written": r"$(x - \mathrm{E}[x]) / \sqrt{\mathrm{Var}[x] + \epsilon} \cdot \gamma + \beta$",
+    "affine": r"$y = a\,x + b$",
+    "folded": r"$W' = W\,\mathrm{diag}(a)$, $b' = a \odot c + b$",
+}
+
+
+def fold_check(model, X):
+    """The network's eval output three ways: BN as Algorithm 2 writes it, BN as a fixed x·scale + shift per unit
+    (BatchNorm1d.fold), and BN folded into the previous linear layer's W and b (fold_batchnorm)."""
+    ev = copy.deepcopy(model).eval()
+    logits = {"as_written": algorithm2_forward(ev, X), "folded_affine": ev.forward(X),
+              "folded_linear": bc.fold_batchnorm(ev).forward(X)}
+    pairs = (("as_written", "folded_affine"), ("as_written", "folded_linear"), ("folded_affine", "folded_linear"))
+    gaps = {p: float(np.abs(logits[p[0]] - logits[p[1]]).max()) for p in pairs}
+    preds = [logits[w].argmax(1) for w in FOLD_WAYS]
+    agree = int(((preds[0] == preds[1]) & (preds[0] == preds[2])).sum())
+    return FoldCheck(logits, gaps, float(np.abs(logits["as_written"]).max()), agree, len(X))
+
+
+def fold_table(check, labels, columns):
+    """The max |difference| table: ``labels`` name the ways, ``columns`` = (pair, max difference, relative)."""
+    rows = [(f"{labels[a]} ↔ {labels[b]}", gap, gap / check.scale) for (a, b), gap in check.gaps.items()]
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+@functools.lru_cache(maxsize=64)
+def cost_for_width(n_inputs, width, depth, n_classes):
+    """bn_core.inference_cost of a BN network of this shape (only the shape matters, not the weights)."""
+    model = bc.MLP([n_inputs] + [width] * depth + [n_classes], batchnorm=True, init="normal", init_sigma=0.1)
+    return bc.inference_cost(model)
+
+
+def tolerance(dtype):
+    """The largest max |difference| (relative to the largest logit) that is still just rounding."""
+    return 1e-4 if np.dtype(dtype) == np.float32 else 1e-10
+
+
+# --- "What this run shows": sentences built from the numbers of the run on screen ------------------------------
+
+
+def _pred(probs):
+    return int(np.argmax(probs))
+
+
+def modes_sentences(tr, mc, batch_size):
+    """Train mode vs eval mode: the example's prediction in two batches, and the accuracy three ways."""
+    params = dict(example=mc.example, label=mc.label, pred_random=_pred(mc.probs_random),
+                  pred_same=_pred(mc.probs_same), pred_eval=_pred(mc.probs_eval),
+                  p_random=fmt_pct(mc.probs_random.max()), p_same=fmt_pct(mc.probs_same.max()),
+                  same=mc.same_size - 1, train_gap=fmt_num(mc.train_batch_gap, 2),
+                  eval_gap=fmt_num(mc.eval_batch_gap, 2))
+    flip = params["pred_random"] != params["pred_same"]
+    first = tr("inference.tk_modes_flip" if flip else "inference.tk_modes_move", **params)
+    collapse = mc.acc_train_same < mc.acc_eval - 0.1
+    second = tr("inference.tk_acc_collapse" if collapse else "inference.tk_acc_similar",
+                acc_eval=fmt_pct(mc.acc_eval, 1), acc_random=fmt_pct(mc.acc_train_random, 1),
+                acc_same=fmt_pct(mc.acc_train_same, 1), m=batch_size)
+    return [first, second]
+
+
+def stats_sentences(tr, sweep, momentum, steps):
+    """Running vs population statistics: how close this momentum ends, which momentum is closest, and accuracy."""
+    i = sweep.momenta.index(momentum)
+    best = int(np.argmin(sweep.mean_gap))
+    params = dict(momentum=fmt_num(momentum), mean_gap=fmt_num(sweep.mean_gap[i], 2),
+                  var_gap=fmt_pct(sweep.var_gap[i], 1), steps=steps, best=fmt_num(sweep.momenta[best]),
+                  best_gap=fmt_num(sweep.mean_gap[best], 2))
+    if i == best:
+        key = "inference.tk_ema_best"
+    elif sweep.mean_gap[i] <= NEAR_BEST * sweep.mean_gap[best]:
+        key = "inference.tk_ema_near"
+    else:
+        key = "inference.tk_ema_lag" if i < best else "inference.tk_ema_noisy"
+    diff = 100 * (sweep.ema_acc[i] - sweep.population_acc)
+    acc_key = ("inference.tk_acc_same" if abs(diff) < 1e-9 else
+               "inference.tk_acc_lower" if diff < 0 else "inference.tk_acc_higher")
+    return [tr(key, **params), tr(acc_key, ema_acc=fmt_pct(sweep.ema_acc[i], 1),
+                                  pop_acc=fmt_pct(sweep.population_acc, 1), diff=fmt_num(abs(diff), 2))]
+
+
+def one_sentence(tr, one, example):
+    pred, pred_batch = int(np.argmax(one.eval_logits)), int(np.argmax(one.in_batch_logits))
+    key = "inference.tk_one_same" if pred == pred_batch else "inference.tk_one_differs"
+    return tr(key, example=example, pred=pred, pred_batch=pred_batch, gap=fmt_num(one.max_gap, 2))
+
+
+def fold_sentence(tr, check, dtype):
+    gap = max(check.gaps.values())
+    key = "inference.tk_fold_equal" if gap <= tolerance(dtype) * check.scale else "inference.tk_fold_differ"
+    return tr(key, gap=fmt_num(gap, 2), scale=fmt_num(check.scale, 3), agree=check.agree, n=check.n)
+
+
+def cost_sentence(tr, cost, width):
+    return tr("inference.tk_cost", width=width, features=f"{cost['bn_features']:,}",
+              as_written=f"{cost['as_written']:,}", affine=f"{cost['folded_affine']:,}",
+              madds=f"{cost['linear_madds']:,}", share=fmt_pct(cost["as_written"] / cost["linear_madds"], 1))

@@ -1,0 +1,165 @@
+"""Logic of the lesson "Inputs and initialization": the grid of runs, the first layer's input under each choice,
+and the takeaway sentences. No streamlit here: the page passes its ``t`` (lab.i18n.t) in."""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_core import INITS, PREPROCESSING, TrainConfig, build_model, load_data
+from bn_core.record import SIGMOID_SATURATION_X
+
+AXES = ("preprocessing", "init")  # which choice the page varies, the default first
+SIGMAS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+STEPS = (100, 200, 400)
+# The paper's digit setup, small and fast: 3 sigmoid layers of 100, batch 60, plain SGD. A record costs about as
+# much as 8 training steps (probe and test passes): every 20 steps keeps the eight runs of a first load cheap.
+BASE = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", init="truncated_normal",
+                   init_sigma=0.1, preprocessing="standardize", lr=0.5, batch_size=60, steps=200, record_every=20)
+SPREAD_TIE = 0.005  # spreads of accuracy below half a point count as "no spread"
+SATURATED_SHARE = 0.05  # from 5% of saturated first-layer inputs on, the takeaways name the choice
+
+
+def choices(axis):
+    """The four values the page compares along ``axis``."""
+    return INITS if axis == "init" else PREPROCESSING
+
+
+def grid(axis, init, preprocessing, sigma, steps, seed):
+    """``{choice: (config with BN, config without BN)}`` for the four choices along ``axis``; the other one fixed."""
+    base = BASE.replace(init=init, preprocessing=preprocessing, init_sigma=sigma, steps=steps, seed=seed)
+    out = {}
+    for choice in choices(axis):
+        c = base.replace(**{axis: choice})
+        out[choice] = (c.replace(batchnorm=True), c.replace(batchnorm=False))
+    return out
+
+
+def truncated_variance_factor(cut=2.0):
+    """Var of a normal truncated at ±cut·σ, in units of σ² (≈ 0.774 for the 2σ cut of truncated_normal)."""
+    pdf = math.exp(-cut * cut / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(cut / math.sqrt(2))
+    return 1 - 2 * cut * pdf / mass
+
+
+@dataclass(frozen=True)
+class FirstLayer:
+    """The first hidden layer's activation input over the training set at initialization, without and with BN."""
+
+    without_bn: np.ndarray  # all values (examples × units), flattened
+    with_bn: np.ndarray
+    input_min: float  # range of the preprocessed inputs
+    input_max: float
+
+    @staticmethod
+    def saturated(values):
+        return float(np.mean(np.abs(values) > SIGMOID_SATURATION_X))
+
+    @property
+    def std_without(self):
+        return float(np.std(self.without_bn))
+
+    @property
+    def std_with(self):
+        return float(np.std(self.with_bn))
+
+
+def first_layer(config_bn, config_no_bn):
+    """Build both models exactly as training does (same seed, same weights) and run the training inputs through
+    them once, BN with the statistics of the whole training set. No training, no shared state."""
+    data = load_data(config_no_bn)
+    values = []
+    for config in (config_no_bn, config_bn):
+        model = build_model(config, data.n_features, data.n_classes)
+        with np.errstate(all="ignore"):
+            model.forward(data.X_train, update_stats=False)
+        values.append(np.asarray(model.hidden[0].pre_activation, float).ravel())
+    return FirstLayer(values[0], values[1], float(data.X_train.min()), float(data.X_train.max()))
+
+
+def final(record, metric):
+    """The last recorded value of a metric (a diverged run: its last finite record)."""
+    values = record.metric(metric)
+    values = values[np.isfinite(values)]
+    return float(values[-1]) if len(values) else float("nan")
+
+
+def spread(values):
+    """(max − min, index of min, index of max) of finite values."""
+    v = np.asarray(values, float)
+    lo, hi = int(np.nanargmin(v)), int(np.nanargmax(v))
+    return float(v[hi] - v[lo]), lo, hi
+
+
+def takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, fmt_pct):
+    """The "What this run shows" sentences, built from the runs on screen; ``t(key, **params)`` translates.
+
+    ``names``: the four choices' display names; ``first_layers``: a FirstLayer per choice; ``records_*``: the
+    finished RunRecords per choice."""
+    out = []
+
+    def pct(share):
+        return fmt_pct(share, 1)
+
+    axis_word = t("inputs.axis_word_init") if axis == "init" else t("inputs.axis_word_preprocessing")
+
+    # 1. The first layer's input: its scale follows the choice without BN, and is fixed with BN.
+    stds = [f.std_without for f in first_layers]
+    lo, hi = int(np.argmin(stds)), int(np.argmax(stds))
+    bn_lo, bn_hi = (fmt_num(f([f_.std_with for f_ in first_layers]), 2) for f in (min, max))
+    out.append(t("inputs.tk_scale", lo=fmt_num(stds[lo]), lo_name=names[lo], hi=fmt_num(stds[hi]),
+                 hi_name=names[hi], ratio=fmt_num(stds[hi] / max(stds[lo], 1e-12)),
+                 bn=bn_lo if bn_lo == bn_hi else f"{bn_lo}–{bn_hi}"))
+    sat = [f.saturated(f.without_bn) for f in first_layers]
+    worst = int(np.argmax(sat))
+    bn_sat = max(f.saturated(f.with_bn) for f in first_layers)
+    x = fmt_num(SIGMOID_SATURATION_X, 3)
+    if sat[worst] >= SATURATED_SHARE:
+        out.append(t("inputs.tk_saturated", share=pct(sat[worst]), name=names[worst], x=x,
+                     bn_share=pct(bn_sat)))
+    else:
+        out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x))
+
+    # 2. Final test accuracy across the choices: the spread with and without BN, and its ratio.
+    acc_bn = [final(r, "test_acc") for r in records_bn]
+    acc_no = [final(r, "test_acc") for r in records_no_bn]
+    s_bn, lo_bn, hi_bn = spread(acc_bn)
+    s_no, lo_no, hi_no = spread(acc_no)
+    out.append(t("inputs.tk_acc_no_bn", steps=records_bn[0].config.steps, lo=pct(acc_no[lo_no]),
+                 lo_name=names[lo_no], hi=pct(acc_no[hi_no]), hi_name=names[hi_no],
+                 spread=fmt_num(100 * s_no, 2)))
+    out.append(t("inputs.tk_acc_bn", lo=pct(acc_bn[lo_bn]), hi=pct(acc_bn[hi_bn]),
+                 spread=fmt_num(100 * s_bn, 2)))
+    if s_bn < SPREAD_TIE and s_no < SPREAD_TIE:
+        out.append(t("inputs.tk_ratio_both_flat"))
+    elif s_bn < SPREAD_TIE:
+        out.append(t("inputs.tk_ratio_flat", axis=axis_word))
+    elif s_no > s_bn:
+        out.append(t("inputs.tk_ratio", ratio=fmt_num(s_no / s_bn), axis=axis_word))
+    else:
+        out.append(t("inputs.tk_ratio_not", ratio=fmt_num(s_bn / max(s_no, 1e-12)), axis=axis_word))
+
+    # 3. The worst choice with BN against the best without it.
+    worst_bn, best_no = min(acc_bn), max(acc_no)
+    params = dict(worst_bn=pct(worst_bn), best_no=pct(best_no), best_name=names[hi_no])
+    if worst_bn > best_no:
+        out.append(t("inputs.tk_worst_bn_beats", **params))
+    else:
+        out.append(t("inputs.tk_worst_bn_trails", **params))
+
+    # 4. Test loss: the same story in the loss the network minimizes.
+    loss_bn = [final(r, "test_loss") for r in records_bn]
+    loss_no = [final(r, "test_loss") for r in records_no_bn]
+    out.append(t("inputs.tk_loss", no_lo=fmt_num(min(loss_no)), no_hi=fmt_num(max(loss_no)),
+                 bn_lo=fmt_num(min(loss_bn)), bn_hi=fmt_num(max(loss_bn))))
+    return out
+
+
+def divergences(names, records_bn, records_no_bn, t):
+    """A message for each run that diverged: which one, at which step, why, and the fix."""
+    out = []
+    for name, r_bn, r_no in zip(names, records_bn, records_no_bn):
+        for r, which in ((r_no, t("common.without_bn")), (r_bn, t("common.with_bn"))):
+            if r.divergence is not None:
+                out.append(t("common.diverged", name=f"{name} · {which}", step=r.divergence.step,
+                             reason=t(f"divergence.{r.divergence.reason}")) + " " + t("common.diverged_fix"))
+    return out

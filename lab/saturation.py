@@ -1,0 +1,135 @@
+"""Logic of the lesson "Sigmoid saturation": the pair of runs, what is read off them at a chosen step, and the
+takeaway sentences. No streamlit here: the page passes its ``t`` (lab.i18n.t) in."""
+import numpy as np
+
+from bn_core import TrainConfig
+from bn_core.record import SIGMOID_SATURATION_X, TANH_SATURATION_X
+
+# Without BN a large initial σ drives most sigmoid inputs far past ±3.64 at once; with BN none get there.
+BASE = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", init="normal", init_sigma=1.5,
+                   preprocessing="standardize", lr=0.5, batch_size=60, steps=300, record_every=10)
+# A σ per activation that shows its story without diverging at once (ReLU without BN explodes from σ ≈ 0.2 on).
+DEFAULT_SIGMA = {"sigmoid": 1.5, "tanh": 1.0, "relu": 0.1, "leaky_relu": 0.1}
+SIGMAS = (0.05, 0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0)
+STEPS = (100, 300, 600)
+MORE = 1.5  # "clearly more": a ratio past this picks the stronger phrasing
+FLOOR = 0.01  # a share below 1% counts as none
+
+
+def configs(activation, sigma, steps, seed):
+    """(with BN, without BN): the same network, weights and mini-batches."""
+    c = BASE.replace(activation=activation, init_sigma=sigma, steps=steps, seed=seed)
+    return c.replace(batchnorm=True), c.replace(batchnorm=False)
+
+
+def counts_dead(activation):
+    """ReLU-like activations do not saturate; their failure is the dead unit (input ≤ 0 on every example)."""
+    return activation in ("relu", "leaky_relu")
+
+
+def threshold(activation):
+    """|x| beyond which the derivative is below 10% of its maximum; ReLU-like: 0 (x ≤ 0 is the flat side)."""
+    return {"sigmoid": SIGMOID_SATURATION_X, "tanh": TANH_SATURATION_X}.get(activation, 0.0)
+
+
+def low_gradient_measure(activation):
+    """The per-layer series the page plots: ``saturated`` share of values, or ``dead`` share of units."""
+    return "dead" if counts_dead(activation) else "saturated"
+
+
+def recorded_steps(*records):
+    """Every step at which any of the runs recorded, in order (a diverged run records fewer)."""
+    return sorted({int(s) for r in records for s in r.steps})
+
+
+def record_index(record, step):
+    """The index of the last record at or before ``step`` (a diverged run stops early: its last record)."""
+    steps = record.steps
+    return max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+
+
+def hists_at(record, step):
+    """Per hidden layer, the activation-input histogram counts on HIST_EDGES at ``step`` (or just before)."""
+    i = record_index(record, step)
+    return [record.dist_series(layer)[1][i] for layer in range(record.n_layers)]
+
+
+def series(record, name):
+    """(layers, records) array of a per-layer scalar: saturated, dead or grad_norm."""
+    return np.array([record.layer_series(layer, name) for layer in range(record.n_layers)])
+
+
+def at(record, name, step):
+    """Per layer, the value of ``name`` at ``step`` (or the last record before it)."""
+    return series(record, name)[:, record_index(record, step)]
+
+
+def final(record, metric):
+    values = record.metric(metric)
+    values = values[np.isfinite(values)]
+    return float(values[-1]) if len(values) else float("nan")
+
+
+def grad_phrase(r_no, r_bn):
+    """Which sentence fits the ratios (layer-1 over last-layer gradient norm) without and with BN."""
+    if r_no < 1 and r_bn > MORE * r_no:
+        return "saturation.tk_grad_vanish"  # without BN the gradient shrinks on its way back, much more than with
+    if r_no > 1 and r_no > MORE * r_bn:
+        return "saturation.tk_grad_grow"  # without BN it grows on its way back, much more than with
+    if max(r_no, r_bn) < MORE * min(r_no, r_bn):
+        return "saturation.tk_grad_similar"
+    return "saturation.tk_grad_plain"
+
+
+def takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct):
+    """The "What this run shows" sentences for the step on screen, built from the two runs' numbers."""
+    out = []
+    n = record_bn.n_layers
+
+    def share(v):  # small shares keep a decimal, so "0.6%" is not shown as "1%" next to "under 1%"
+        return fmt_pct(v, 1 if v < 0.1 else 0)
+
+    def shares(values):
+        return t("saturation.list_sep").join(share(v) for v in values)
+
+    # 1. Saturated values (sigmoid, tanh) or dead units (ReLU-like) per layer at this step.
+    measure = low_gradient_measure(activation)
+    low_bn, low_no = at(record_bn, measure, step), at(record_no_bn, measure, step)
+    key = "saturation.tk_dead" if measure == "dead" else "saturation.tk_saturated"
+    out.append(t(key, step=step, n=n, no=shares(low_no), bn=shares(low_bn), x=fmt_num(threshold(activation), 3)))
+    worst_no, worst_bn = float(low_no.max()), float(low_bn.max())
+    if worst_no >= 0.05 and worst_bn < FLOOR:
+        out.append(t("saturation.tk_low_none", no=share(worst_no), floor=share(FLOOR)))
+    elif worst_no > MORE * worst_bn and worst_no >= 0.05:
+        out.append(t("saturation.tk_low_more", factor=fmt_num(worst_no / worst_bn),
+                     no=share(worst_no), bn=share(worst_bn)))
+    elif worst_bn > MORE * worst_no and worst_bn >= 0.05:
+        out.append(t("saturation.tk_low_more_bn", no=share(worst_no), bn=share(worst_bn)))
+    else:
+        out.append(t("saturation.tk_low_similar", no=share(worst_no), bn=share(worst_bn)))
+
+    # 2. Vanishing gradients: how much of the last hidden layer's gradient norm is left at the first.
+    g_bn, g_no = at(record_bn, "grad_norm", step), at(record_no_bn, "grad_norm", step)
+    r_bn, r_no = g_bn[0] / g_bn[-1], g_no[0] / g_no[-1]
+    params = dict(n=n, step=step, no=fmt_num(r_no, 2), bn=fmt_num(r_bn, 2))
+    if n >= 2 and np.isfinite(r_bn) and np.isfinite(r_no) and r_bn > 0 and r_no > 0:
+        out.append(t(grad_phrase(r_no, r_bn), **params))
+
+    # 3. What it does to learning.
+    acc_bn, acc_no = final(record_bn, "test_acc"), final(record_no_bn, "test_acc")
+    params = dict(steps=record_bn.config.steps, bn=fmt_pct(acc_bn, 1), no=fmt_pct(acc_no, 1),
+                  gap=fmt_num(100 * abs(acc_bn - acc_no), 2))
+    if abs(acc_bn - acc_no) < 0.005:
+        out.append(t("saturation.tk_acc_tie", **params))
+    elif acc_bn > acc_no:
+        out.append(t("saturation.tk_acc_bn_ahead", **params))
+    else:
+        out.append(t("saturation.tk_acc_no_bn_ahead", **params))
+    return out
+
+
+def divergences(names, records, t):
+    """A message for each run that diverged: at which step, why, and the fix."""
+    return [t("common.diverged", name=name, step=r.divergence.step, reason=t(f"divergence.{r.divergence.reason}"))
+            + " " + t("common.diverged_fix") for name, r in zip(names, records) if r.divergence is not None]
+

@@ -1,0 +1,36 @@
+"""Shared test helpers.
+
+Optional dependencies (PyTorch for the parity tests, a browser for the UI tests) are not in the runtime
+requirements. A test that needs one calls ``require(...)``: on a developer machine without it the test is
+skipped with a clear reason; under ``CI=true`` (set by ``.ci/run``, which installs them) a missing one FAILS,
+so CI can never go green by silently skipping.
+"""
+import importlib
+import os
+
+import pytest
+
+
+def in_ci():
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require(module, reason):
+    """Import and return ``module``; skip the calling test (or module) when it is missing, fail under CI=true."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if in_ci():
+            pytest.fail(f"{module} is required under CI=true ({reason}) but cannot be imported: {exc}", pytrace=False)
+        pytest.skip(f"{module} is not installed ({reason}); .ci/run installs it", allow_module_level=True)
+
+
+def require_torch():
+    """PyTorch for parity tests: ``pip install torch==2.13.0`` (a local CPU build on this machine kind)."""
+    return require("torch", "PyTorch parity tests need torch==2.13.0")
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """The torch module, or a skip (a failure under CI=true) when it is missing."""
+    return require_torch()

@@ -1,0 +1,196 @@
+"""Figure builders without a running app: lab/figures.py (shared) and lab/figures_playground.py.
+
+Right traces, titled axes, and no non-finite number in the data, even for a run that diverged."""
+import numpy as np
+import pytest
+
+from bn_core import HIST_EDGES, PERCENTILES, TrainConfig, train
+from lab import figures
+from lab.figures import BN_COLOR, NO_BN_COLOR, finite
+from lab.figures_playground import decision_boundary, histograms
+
+AXIS = {"x": "step", "loss": "loss", "accuracy": "accuracy", "train": "train", "test": "test"}
+HIST_AXIS = {"x": "input", "share": "share", "activation": "act", "derivative": "der"}
+
+
+def small(**changes):
+    return TrainConfig(dataset="xor", hidden=(8, 8), steps=60, record_every=10, **changes)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """A finished BN run, a finished no-BN run and a diverged run."""
+    return train(small()), train(small(batchnorm=False)), train(small(lr=1000.0))
+
+
+def data_numbers(fig):
+    """Every number in x/y/z of every trace."""
+    out = []
+    for trace in fig.data:
+        for axis in ("x", "y", "z"):
+            v = getattr(trace, axis, None)
+            if v is not None:
+                out.append(np.asarray(v, float).ravel())
+    return np.concatenate(out) if out else np.array([])
+
+
+def assert_all_finite(fig):
+    numbers = data_numbers(fig)
+    assert numbers.size and np.all(np.isfinite(numbers))
+
+
+def test_finite_drops_the_points_where_x_or_y_is_not_finite():
+    x, y = finite([0, 1, 2, 3, np.inf], [1.0, np.nan, 3.0, -np.inf, 5.0])
+    assert x.tolist() == [0.0, 2.0] and y.tolist() == [1.0, 3.0]
+
+
+def test_metric_curves_traces_axes_and_colours(runs):
+    bn, no_bn, _ = runs
+    fig = figures.metric_curves([bn, no_bn], ["with", "without"], ("L", "A"), AXIS, colors=(BN_COLOR, NO_BN_COLOR))
+    assert len(fig.data) == 8  # 2 runs × (loss, accuracy) × (train, test)
+    names = {t.name for t in fig.data}
+    assert names == {"with · train", "with · test", "without · train", "without · test"}
+    assert {t.line.color for t in fig.data if t.name.startswith("with ·")} == {BN_COLOR}
+    assert {t.line.color for t in fig.data if t.name.startswith("without")} == {NO_BN_COLOR}
+    assert {t.line.dash for t in fig.data if t.name.endswith("train")} == {"dash"}
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.xaxis2.title.text == "step"
+    assert fig.layout.yaxis.title.text == "loss" and fig.layout.yaxis2.title.text == "accuracy"
+    assert [a.text for a in fig.layout.annotations] == ["L", "A"]
+    np.testing.assert_array_equal(fig.data[0].x, bn.steps)
+    assert fig.layout.legend.y < 0  # below the plot, never over the data
+    assert_all_finite(fig)
+
+
+def test_metric_curves_mark_a_diverged_run_and_draw_nothing_after_it(runs):
+    _, _, diverged = runs
+    assert diverged.status == "diverged"
+    fig = figures.metric_curves([diverged], ["run"], ("L", "A"), AXIS, divergence_text=lambda r: "boom")
+    assert len(fig.layout.shapes) == 2  # the marker on both panels
+    assert all(s.x0 == diverged.divergence.step for s in fig.layout.shapes)
+    assert all(max(t.x) < diverged.divergence.step for t in fig.data if len(t.x))
+    assert "boom" in [a.text for a in fig.layout.annotations]
+    assert np.all(np.isfinite(data_numbers(fig)))
+
+
+def test_metric_curves_skip_missing_runs_and_nan_points(runs):
+    bn, _, _ = runs
+    fig = figures.metric_curves([None, bn], ["a", "b"], ("L", "A"), AXIS)
+    assert {t.name.split(" · ")[0] for t in fig.data} == {"b"}
+
+    class Holey:  # a record with a NaN in its metrics (as a record would be if it ever recorded one)
+        snapshots = [0, 1, 2]
+        steps = np.array([0, 10, 20])
+        divergence = None
+
+        def metric(self, name):
+            return np.array([1.0, np.nan, 0.5])
+
+    fig = figures.metric_curves([Holey()], ["h"], ("L", "A"), AXIS)
+    assert all(len(t.x) == 2 for t in fig.data)
+    assert np.all(np.isfinite(data_numbers(fig)))
+
+
+def test_layer_histograms_traces_and_axes(runs):
+    bn, no_bn, _ = runs
+    hists = [[bn.dist_series(layer)[1][-1] for layer in range(bn.n_layers)],
+             [no_bn.dist_series(layer)[1][-1] for layer in range(no_bn.n_layers)]]
+    fig = figures.layer_histograms(hists, ["with", "without"], "sigmoid", ["L1", "L2", "L3"], HIST_AXIS,
+                                   colors=(BN_COLOR, NO_BN_COLOR))
+    bars = [t for t in fig.data if t.type == "bar"]
+    curves = [t for t in fig.data if t.type == "scatter"]
+    assert len(bars) == 4 and len(curves) == 4  # per layer: 2 runs + activation + derivative
+    assert [a.text for a in fig.layout.annotations] == ["L1", "L2"]
+    for bar in bars:
+        np.testing.assert_allclose(bar.x, (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2)
+        assert abs(sum(bar.y) - 1) < 1e-9  # shares
+    assert {t.name for t in curves} == {"act", "der"}
+    assert fig.layout.xaxis.title.text == "input" and fig.layout.yaxis.title.text == "share"
+    # the curves live on their own right axes, which must not be tied to the histograms' axis
+    right = [fig.layout[name] for name in fig.layout if name.startswith("yaxis") and fig.layout[name].overlaying]
+    assert right and all(ax.matches is None and tuple(ax.range) == (-1.05, 1.05) for ax in right)
+    assert fig.layout.barmode == "overlay"
+    assert_all_finite(fig)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu"])
+def test_layer_histograms_curves_fit_the_right_axis(activation):
+    counts = np.ones(len(HIST_EDGES) - 1)
+    fig = figures.layer_histograms([[counts], None], ["a", "b"], activation, ["L1"], HIST_AXIS)
+    act = next(t for t in fig.data if t.name == "act")
+    assert np.max(np.abs(act.y)) <= 1.0 + 1e-9
+    assert len([t for t in fig.data if t.type == "bar"]) == 1  # the run without a histogram draws nothing
+
+
+def test_percentile_band(runs):
+    bn, _, _ = runs
+    pct, _ = bn.dist_series(1)
+    fig = figures.percentile_band(bn.steps, pct, "with BN", BN_COLOR, "input", "step", title="T")
+    assert [t.name for t in fig.data] == ["15–85%", "15%", "50%", "85%"]
+    np.testing.assert_allclose(fig.data[2].y, pct[:, PERCENTILES.index(50)])
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text == "input"
+    assert fig.layout.title.text == "T"
+    assert_all_finite(fig)
+
+
+def test_per_layer_lines_log_scale_drops_zeros_and_nan(runs):
+    bn, no_bn, _ = runs
+    series = [np.array([bn.layer_series(layer, "drift") for layer in range(2)]),
+              np.array([[0.0, 1.0, 2.0, np.nan, 4.0, 5.0, 6.0]] * 2)]
+    fig = figures.per_layer_lines([bn.steps, no_bn.steps], series, ["with", "without"], ["L1", "L2"], "drift",
+                                  "step", log_y=True)
+    assert len(fig.data) == 4 and fig.layout.yaxis.type == "log"
+    assert len(fig.data[0].x) == len(bn.steps) - 1  # drift is NaN at the first record
+    assert list(fig.data[2].y) == [1.0, 2.0, 4.0, 5.0, 6.0]
+    assert fig.layout.yaxis.title.text == "drift" and fig.layout.xaxis.title.text == "step"
+    assert_all_finite(fig)
+
+
+def test_mark_divergence_does_nothing_for_a_healthy_run(runs):
+    bn, _, diverged = runs
+    fig = figures.style(figures.go.Figure())
+    figures.mark_divergence(fig, bn, "x")
+    assert not fig.layout.shapes
+    figures.mark_divergence(fig, diverged, "x")
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].line.color == "#c92a2a"
+
+
+# ---- lab/figures_playground.py ----
+
+def test_decision_boundary_panels_and_points():
+    xs, ys = np.linspace(-1, 1, 5), np.linspace(-2, 2, 4)
+    z = np.zeros((4, 5), int)
+    z[:, 3:] = 1
+    X_test = np.array([[0.0, 0.0], [0.5, 1.0], [-0.5, -1.0]])
+    y_test = np.array([0, 1, 1])
+    fig = decision_boundary(xs, ys, [z, z], X_test, y_test, ["with", "without"],
+                            {"x": "x1", "y": "x2", "class": "class {k}"})
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    points = [t for t in fig.data if t.type == "scatter"]
+    assert len(heatmaps) == 2 and len(points) == 4  # 2 panels × 2 classes
+    assert {t.name for t in points} == {"class 0", "class 1"}
+    assert sum(t.showlegend for t in points) == 2  # one legend entry per class
+    assert [a.text for a in fig.layout.annotations] == ["with", "without"]
+    assert fig.layout.xaxis.title.text == "x1" and fig.layout.yaxis.title.text == "x2"
+    assert heatmaps[0].zmin == -0.5 and heatmaps[0].zmax == 1.5
+    assert len(points[1].x) == 2 and points[1].x[0] == 0.5
+    assert_all_finite(fig)
+
+
+def test_decision_boundary_of_a_diverged_run_is_a_message_not_data():
+    xs, ys = np.linspace(-1, 1, 3), np.linspace(-1, 1, 3)
+    X_test = np.array([[0.0, np.nan], [0.2, 0.3], [1.0, 1.0]])  # a NaN point is dropped, not drawn
+    fig = decision_boundary(xs, ys, [np.ones((3, 3), int), None], X_test, np.array([0, 1, 0]), ["a", "b"],
+                            {"x": "x1", "y": "x2", "class": "c{k}"}, empty_text="diverged")
+    assert len([t for t in fig.data if t.type == "heatmap"]) == 1
+    assert "diverged" in [a.text for a in fig.layout.annotations]
+    assert_all_finite(fig)
+
+
+def test_playground_histograms_keep_one_x_title_when_crowded():
+    counts = [np.ones(len(HIST_EDGES) - 1)] * 5
+    fig = histograms([counts, None], ["a", "b"], "tanh", [f"L{i}" for i in range(5)], HIST_AXIS, (BN_COLOR,) * 2)
+    titles = [fig.layout[name].title.text for name in sorted(fig.layout) if name.startswith("xaxis")]
+    assert titles.count("input") == 1 and fig.layout.xaxis.title.text == "input"
+    fig = histograms([counts[:2], None], ["a", "b"], "tanh", ["L1", "L2"], HIST_AXIS, (BN_COLOR,) * 2)
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "input"
+    assert_all_finite(fig)
