@@ -13,7 +13,7 @@ def population_statistics(model, X, batch_size):
     Returns one ``(mean, var)`` pair per BN layer. Running statistics are left untouched.
     """
     m = int(batch_size)
-    n_batches = len(X) // m  # whole batches only, so every batch has the same m
+    n_batches = len(X) // m if m > 0 else 0  # whole batches only, so every batch has the same m
     if m < 2 or n_batches < 1:
         raise ValueError(f"population statistics need mini-batches of at least 2 examples (got m={m}, n={len(X)})")
     was_training = model.training

@@ -85,11 +85,13 @@ class MLP:
             x = layer.forward(x, update_stats)
         return x
 
-    def backward(self, dlogits):
+    def backward(self, dlogits, input_grad=False):
+        """Fill ``gradients()``. The gradient w.r.t. the network's input is only computed (and returned) when
+        asked for with ``input_grad=True``: training never needs it, and it costs a matrix product."""
         d = dlogits
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             d = layer.backward(d)
-        return d
+        return self.layers[0].backward(d, input_grad=input_grad)
 
     def parameters(self):
         """name -> live parameter array, in forward order (``fc1.W``, ``bn1.gamma``, ..., ``out.b``)."""

@@ -2,6 +2,7 @@
 
 Memory stays bounded: past ``MAX_SNAPSHOTS`` records, every other one is dropped and the interval doubles.
 """
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,11 @@ import pandas as pd
 
 PERCENTILES = (1, 15, 50, 85, 99)
 HIST_EDGES = np.linspace(-10.0, 10.0, 81)  # fixed bins so histograms compare across steps and runs
+N_BINS = len(HIST_EDGES) - 1
+assert np.array_equal(HIST_EDGES, np.arange(-40, 41) / 4)  # the multiples of 1/4: see fine_bins
+FINE_PER_UNIT = 64  # fine bins, 16 per histogram bin, to find percentiles without sorting every value
+FINE_LIMIT = int(HIST_EDGES[-1]) * FINE_PER_UNIT
+FINE_BINS = 2 * FINE_LIMIT + 2
 MAX_SNAPSHOTS = 300
 SATURATION_SHARE = 0.1  # "saturated": the derivative is below 10% of its maximum
 
@@ -37,25 +43,89 @@ class DistSummary:
 
     @classmethod
     def of(cls, values):
-        s = np.sort(values, axis=None)  # one sort gives the percentiles and, by binary search, the histogram
-        edges = np.searchsorted(s, HIST_EDGES[1:-1], side="right")
-        return cls(
-            percentiles=sorted_percentiles(s, PERCENTILES),
-            mean=float(s.mean()),
-            std=float(s.std()),
-            hist=np.diff(np.concatenate(([0], edges, [len(s)]))),
-        )
+        return cls.of_many([values])[0]
+
+    @classmethod
+    def of_many(cls, arrays):
+        """The summary of each array, computed in one pass over all their values: a snapshot needs two per layer,
+        and a few NumPy operations on many values cost less than many operations on few."""
+        parts = len(arrays)
+        sizes = np.array([np.size(a) for a in arrays])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        v = np.concatenate([np.ravel(a) for a in arrays])
+        # Each array gets a range of fine bins of its own, after the previous array's: the bins order the values
+        # within each array and keep the arrays apart.
+        bins = fine_bins(v)
+        bins += np.repeat(np.arange(parts) * FINE_BINS, sizes)
+        counts = np.bincount(bins, minlength=parts * FINE_BINS)
+        per_array = counts.reshape(parts, FINE_BINS)
+        hist = per_array[:, 1:-1].reshape(parts, N_BINS, -1).sum(axis=2)  # 16 fine bins make one histogram bin
+        hist[:, 0] += per_array[:, 0]  # and the end bins take everything beyond ±10
+        hist[:, -1] += per_array[:, -1]
+        means = np.add.reduceat(v, starts, dtype=np.float64) / sizes  # float32 sums of large values could overflow
+        centered = v - np.repeat(means, sizes)  # float64
+        stds = np.sqrt(np.add.reduceat(centered * centered, starts) / sizes)
+        percentiles = binned_percentiles(v, bins, counts, starts, sizes, PERCENTILES)
+        return [cls(p, float(m), float(s), h) for p, m, s, h in zip(percentiles, means, stds, hist)]
+
+    def is_finite(self):
+        return bool(np.isfinite(self.percentiles).all() and np.isfinite(self.mean) and np.isfinite(self.std))
+
+
+def fine_bins(v):
+    """The fine bin of each value: bin i in 1..1280 holds ((i − 641)/64, (i − 640)/64], bin 0 everything ≤ −10 and
+    bin 1281 everything > 10. Exact, edges included: 64·v is exact in binary floating point, and ⌈64·v⌉ names the
+    1/64-interval that v lies in. As the histogram bins are (edge, next edge], so are these."""
+    limit = (FINE_LIMIT + 1) / FINE_PER_UNIT  # beyond ±10 it is the end bins anyway: clamp, so nothing overflows
+    t = np.minimum(v, limit)  # (a Python float keeps float32 as float32)
+    np.maximum(t, -limit, out=t)
+    t *= FINE_PER_UNIT
+    np.ceil(t, out=t)
+    bins = t.astype(np.intp)
+    bins += FINE_LIMIT
+    return np.maximum(bins, 0, out=bins)
+
+
+def binned_percentiles(v, bins, counts, starts, sizes, percentiles):
+    """np.percentile's default (linear interpolation) of each part ``v[start:start + size]``, given the bin of each
+    value and the counts per bin (bins in value order, each part's after the previous part's). Only the values in
+    the few bins holding the order statistics needed are sorted, not all of them: same result, less work."""
+    per_part = [_interpolation(int(n), tuple(percentiles)) for n in sizes]
+    offsets = np.repeat(starts, len(percentiles))
+    lo = np.concatenate([p[0] for p in per_part]) + offsets
+    hi = np.concatenate([p[1] for p in per_part]) + offsets
+    frac = np.array([p[2] for p in per_part])
+    ranks = np.concatenate([lo, hi])  # of each order statistic needed, among all values sorted by (part, value)
+    where = np.searchsorted(np.cumsum(counts), ranks, side="right")  # the bin holding each
+    needed = np.zeros(len(counts), dtype=bool)
+    needed[where] = True
+    if counts[needed].sum() > len(v) // 2:  # most values in those few bins (e.g. beyond ±10): sort them all
+        ordered = np.concatenate([np.sort(v[s:s + n]) for s, n in zip(starts, sizes)])
+        at = ordered[ranks]
+    else:
+        skipped = np.where(needed, 0, counts)
+        skipped_below = np.cumsum(skipped) - skipped  # values in bins left out, below each bin
+        keep = needed[bins]
+        picked, picked_bins = v[keep], bins[keep]
+        at = picked[np.lexsort((picked, picked_bins))][ranks - skipped_below[where]]  # by bin, then value
+    at = at.astype(np.float64)
+    a, b = at[:len(lo)].reshape(frac.shape), at[len(lo):].reshape(frac.shape)
+    return a + (b - a) * frac
 
 
 def sorted_percentiles(s, percentiles):
     """np.percentile's default (linear interpolation) for data already sorted along axis 0."""
-    n = s.shape[0]
+    lo, hi, frac = _interpolation(s.shape[0], tuple(percentiles))
+    a, b = s[lo].astype(np.float64), s[hi].astype(np.float64)
+    return a + (b - a) * frac.reshape((-1,) + (1,) * (s.ndim - 1))
+
+
+@functools.lru_cache(maxsize=32)
+def _interpolation(n, percentiles):
+    """Indices of the two order statistics around each percentile of n sorted values, and the weight between."""
     pos = np.asarray(percentiles, dtype=float) / 100 * (n - 1)
     lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = (pos - lo).reshape((-1,) + (1,) * (s.ndim - 1))
-    a, b = s[lo].astype(np.float64), s[hi].astype(np.float64)
-    return a + (b - a) * frac
+    return lo, np.minimum(lo + 1, n - 1), pos - lo
 
 
 @dataclass
@@ -69,6 +139,14 @@ class LayerSnapshot:
     gamma: np.ndarray | None
     beta: np.ndarray | None
 
+    def is_finite(self):
+        """True when every number is finite (drift may be None, γ/β absent)."""
+        dists = [d for d in (self.pre_activation, self.bn_input) if d is not None]
+        params = [p for p in (self.gamma, self.beta) if p is not None]
+        return bool(all(d.is_finite() for d in dists) and all(np.isfinite(p).all() for p in params)
+                    and np.isfinite([self.saturated, self.dead, self.grad_norm,
+                                     0.0 if self.drift is None else self.drift]).all())
+
 
 @dataclass
 class Snapshot:
@@ -81,10 +159,13 @@ class Snapshot:
     unit_percentiles: np.ndarray  # (units, len(PERCENTILES)) of the last hidden layer's pre-activation, per unit
 
 
+DIVERGENCE_REASONS = ("nan_loss", "exploding_loss", "non_finite_activations")
+
+
 @dataclass
 class Divergence:
     step: int
-    reason: str  # "nan_loss" | "exploding_loss" | "non_finite_activations"
+    reason: str  # one of DIVERGENCE_REASONS
     loss: float
 
 
@@ -97,7 +178,8 @@ class RunRecord:
     steps_done: int = 0
     record_every: int = 1
     model: object = None  # the MLP as it is now
-    _sorted_prev: list = field(default_factory=list, repr=False)  # per layer, last record's sorted pre-activations
+    # per hidden layer, the last record's pre-activations sorted per unit, and their std (for the drift)
+    _sorted_prev: list = field(default_factory=list, repr=False)
 
     @property
     def steps(self):
@@ -161,34 +243,39 @@ def take_snapshot(record, model, step, probe_X, probe_y, test_X, test_y, train_l
     split (eval mode). Returns the Snapshot, or None when a value is not finite (the caller reports divergence)."""
     logits = model.forward(probe_X, update_stats=False)
     probe_loss, dlogits = loss_fn(logits, probe_y)
-    model.backward(dlogits)  # gradients on the probe batch: a steadier per-layer gradient norm than one mini-batch
+    model.backward(dlogits)  # gradients on the probe batch: the same examples at every record
     if train_loss is None:  # step 0: nothing trained yet, report the probe batch
         train_loss, train_acc = probe_loss, float((logits.argmax(1) == probe_y).mean())
+    pres = [h.pre_activation for h in model.hidden]
+    if not all(np.isfinite(pre).all() for pre in pres):
+        return None
+    summaries = DistSummary.of_many(pres + [h.bn_input for h in model.hidden if h.bn is not None])
+    bn_summaries = iter(summaries[len(pres):])
     layers = []
     sorted_now = []
-    for i, h in enumerate(model.hidden):
-        pre = h.pre_activation
-        if not np.all(np.isfinite(pre)):
-            return None
+    for i, (h, pre, pre_summary) in enumerate(zip(model.hidden, pres, summaries)):
         s = np.sort(pre, axis=0)
-        sorted_now.append(s)
         drift = None
         if record._sorted_prev:
-            prev = record._sorted_prev[i]
+            prev, prev_std = record._sorted_prev[i]
             # Per unit, the 1-D Wasserstein distance between the two empirical distributions of the same probe
             # examples (mean gap of sorted values), averaged over units, in units of the earlier layer spread.
-            drift = float(np.abs(s - prev).mean() / (prev.std() + 1e-8))
+            gap = s - prev
+            drift = float(np.abs(gap, out=gap).mean(dtype=np.float64) / (prev_std + 1e-8))
         low = low_gradient_mask(model.activation, pre)
+        sorted_now.append((s, pre_summary.std))
         layers.append(LayerSnapshot(
-            pre_activation=DistSummary.of(pre),
-            bn_input=None if h.bn is None else DistSummary.of(h.bn_input),
-            saturated=float(low.mean()),
-            dead=float(low.all(axis=0).mean()),
-            grad_norm=float(np.linalg.norm(h.linear.dW)),
+            pre_activation=pre_summary,
+            bn_input=None if h.bn is None else next(bn_summaries),
+            saturated=np.count_nonzero(low) / low.size,
+            dead=np.count_nonzero(low.all(axis=0)) / low.shape[1],
+            grad_norm=float(np.linalg.norm(h.linear.dW.astype(np.float64, copy=False))),  # float32 could overflow
             drift=drift,
             gamma=None if h.bn is None else h.bn.gamma.copy(),
             beta=None if h.bn is None else h.bn.beta.copy(),
         ))
+        if not layers[-1].is_finite():  # finite activations whose statistics or gradients overflow
+            return None
     unit_percentiles = sorted_percentiles(s, PERCENTILES).T  # last hidden layer, per unit: (units, percentiles)
     model.eval()
     test_loss, _ = loss_fn(test_logits := model.forward(test_X), test_y)

@@ -1,5 +1,6 @@
 """The trainer: a config in, a stream of live records out. Every run is a function of its config (and data)."""
 import dataclasses
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from .layers import ACTIVATIONS, softmax_cross_entropy
 from .model import BN_POSITIONS, MLP, SGD
 from .record import Divergence, RunRecord, take_snapshot
 
-PROBE_SIZE = 256  # fixed training examples whose distributions are recorded
+PROBE_SIZE = 64  # fixed training examples whose distributions are recorded
 EXPLODING_LOSS = 100.0  # ln(10) ≈ 2.3 at chance on 10 classes; 100 means the logits have blown up
 
 
@@ -108,7 +109,6 @@ def train_steps(config, data=None, dtype=np.float32):
     batch_rng = np.random.default_rng((config.seed, 1))
     n, m = len(X), config.batch_size
     order, pos = batch_rng.permutation(n), 0
-    loss_sum = correct = seen = 0.0
 
     def snapshot(step, train_loss, train_acc):
         snap = take_snapshot(record, model, step, *probe, data.X_test, data.y_test, train_loss, train_acc,
@@ -120,43 +120,48 @@ def train_steps(config, data=None, dtype=np.float32):
         record.add(snap)
         return True
 
+    def advance(step):
+        """Train from ``step`` up to the next record point and record it. Returns that step, or None if diverged."""
+        nonlocal order, pos
+        loss_sum = correct = seen = 0.0
+        while True:
+            if pos + m > n:  # drop the last partial batch: a batch of one would break BN
+                order, pos = batch_rng.permutation(n), 0
+            idx = order[pos:pos + m]
+            pos += m
+            y_batch = y[idx]
+            logits = model.forward(X[idx])
+            loss, dlogits = softmax_cross_entropy(logits, y_batch)
+            if not loss <= EXPLODING_LOSS:  # also true for NaN
+                record.status = "diverged"
+                record.divergence = Divergence(step, "exploding_loss" if math.isfinite(loss) else "nan_loss", loss)
+                return None
+            model.backward(dlogits)
+            opt.step()
+            record.steps_done = step
+            loss_sum += loss
+            correct += np.count_nonzero(logits.argmax(axis=1) == y_batch)
+            seen += 1
+            if step % record.record_every == 0 or step == config.steps:
+                return step if snapshot(step, loss_sum / seen, correct / (seen * m)) else None
+            step += 1
+
     # Divergence is detected and reported, so overflow along the way is expected, not a warning for the user.
-    with np.errstate(all="ignore"):
-        try:
-            if not snapshot(0, None, None):
-                yield record
-                return
+    # The error state is set only while this generator computes, never across a yield: it would leak into the
+    # caller's code (NumPy keeps it in a context variable), and resetting it from another thread would fail.
+    try:
+        with np.errstate(all="ignore"):
+            step = 0 if snapshot(0, None, None) else None
+        while step is not None and step < config.steps:
             yield record
-            for step in range(1, config.steps + 1):
-                if pos + m > n:  # drop the last partial batch: a batch of one would break BN
-                    order, pos = batch_rng.permutation(n), 0
-                idx = order[pos:pos + m]
-                pos += m
-                logits = model.forward(X[idx])
-                loss, dlogits = softmax_cross_entropy(logits, y[idx])
-                if not np.isfinite(loss) or loss > EXPLODING_LOSS:
-                    record.status = "diverged"
-                    record.divergence = Divergence(step, "nan_loss" if not np.isfinite(loss) else "exploding_loss",
-                                                   float(loss))
-                    break
-                model.backward(dlogits)
-                opt.step()
-                record.steps_done = step
-                loss_sum += loss
-                correct += float((logits.argmax(1) == y[idx]).sum())
-                seen += 1
-                if step % record.record_every == 0 or step == config.steps:
-                    if not snapshot(step, loss_sum / seen, correct / (seen * m)):
-                        break
-                    loss_sum = correct = seen = 0.0
-                    if step < config.steps:
-                        yield record
-            if record.status == "running":
-                record.status = "finished"
-            yield record
-        finally:
-            if record.status == "running":
-                record.status = "stopped"
+            with np.errstate(all="ignore"):
+                step = advance(step + 1)
+        if record.status == "running":
+            record.status = "finished"
+        yield record
+    finally:
+        if record.status == "running":
+            record.status = "stopped"
 
 
 def train(config, data=None, dtype=np.float32):

@@ -45,3 +45,8 @@ def all_text(at):
     parts = [el.value for kind in ("markdown", "caption", "title", "header", "subheader", "info", "warning",
                                    "error", "success", "latex") for el in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def takeaway_text(at):
+    """The "what this run shows" box: shell.takeaways writes its sentences as one markdown list, the page's last."""
+    return [m.value for m in at.markdown if str(m.value).startswith("- ")][-1]

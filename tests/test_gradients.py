@@ -239,3 +239,15 @@ def test_mlp_parameter_order_follows_forward_order():
     after = bc.MLP([2, 3, 2], batchnorm=True, bn_position="after", dtype=np.float64)
     assert list(after.parameters()) == ["fc1.W", "fc1.b", "bn1.gamma", "bn1.beta", "out.W", "out.b"]
     assert after.parameters()["fc1.W"].shape == (2, 3)  # (in, out)
+
+
+@pytest.mark.parametrize("kwargs", MODEL_CASES[:3])
+def test_mlp_input_gradient_only_on_request(rng, kwargs):
+    model = bc.MLP([3, 5, 4, 3], seed=2, dtype=np.float64, **kwargs)
+    X = rng.normal(size=(6, 3))
+    y = rng.integers(0, 3, 6)
+    _, dlogits = bc.softmax_cross_entropy(model.forward(X, update_stats=False), y)
+    assert model.backward(dlogits) is None  # training never needs ∂loss/∂X: not computed by default
+    dX = model.backward(dlogits, input_grad=True)
+    numeric = numeric_grad(lambda: bc.softmax_cross_entropy(model.forward(X, update_stats=False), y)[0], X)
+    assert rel_error(dX, numeric) < TOL

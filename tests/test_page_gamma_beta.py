@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 import streamlit as st
-from apptest_util import no_exception, open_page
+from apptest_util import no_exception, open_page, takeaway_text
 
 import bn_core as bc
 from lab import gamma_beta as gb
@@ -15,8 +15,6 @@ from lab.runs import cached
 PAGE = "pages/gamma_beta.py"
 
 
-def takeaways(at):
-    return [m.value for m in at.markdown if m.value.startswith("- ")][-1]
 
 
 def shown_unit(at):
@@ -47,10 +45,10 @@ def test_page_draws_and_sliders_change_the_sentences(lang):
     assert len(at.get("plotly_chart")) == 2  # the three histograms, the learned γ/β
     assert at.title[0].value == translate(lang, "gamma_beta.title")
     assert at.slider(key="gb_gamma").value == 1.0 and at.slider(key="gb_beta").value == 0.0
-    first = takeaways(at).splitlines()[0]
+    first = takeaway_text(at).splitlines()[0]
     at.slider(key="gb_gamma").set_value(2.5).run()
     no_exception(at)
-    second = takeaways(at).splitlines()[0]
+    second = takeaway_text(at).splitlines()[0]
     assert first != second
     record, layer, unit_index, unit = shown_unit(at)
     y, _ = gb.transform(unit.x_hat, 2.5, 0.0)
@@ -66,13 +64,13 @@ def test_undo_bn_gives_x_back_and_redraws_fast():
     assert gamma == pytest.approx(unit.sigma, abs=1e-12) and beta == pytest.approx(unit.mu, abs=1e-12)
     y, _ = gb.transform(unit.x_hat, gamma, beta)
     np.testing.assert_allclose(y, unit.x, rtol=0, atol=1e-12)  # the paper's identity: y == x
-    box = takeaways(at)
+    box = takeaway_text(at)
     assert "y equals x up to" in box
     # Back to the learned values, then to plain normalization: a slider redraw without any training.
     at.button(key="gb_learned").click().run()
     gamma_l, beta_l = (float(p[unit_index]) for p in gb.learned(record, layer))
     assert at.slider(key="gb_gamma").value == pytest.approx(gamma_l)
-    assert "y equals x up to" not in takeaways(at)
+    assert "y equals x up to" not in takeaway_text(at)
     start = time.perf_counter()
     at.button(key="gb_plain").click().run()
     assert time.perf_counter() - start < 10  # generous for a loaded CI machine; no retraining in this path
@@ -87,7 +85,7 @@ def test_layer_choice_preselects_its_own_unit():
     at.selectbox(key="gb_layer").set_value(0).run()
     no_exception(at)
     assert at.selectbox(key="gb_unit").value == gb.default_unit(record, 0)
-    assert "What this run shows" not in takeaways(at)
+    assert "What this run shows" not in takeaway_text(at)
 
 
 # --- Logic --------------------------------------------------------------------------------------------------------

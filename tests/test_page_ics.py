@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import streamlit as st
-from apptest_util import all_text, no_exception, open_page
+from apptest_util import all_text, no_exception, open_page, takeaway_text
 
 import bn_core as bc
 from lab import ics
@@ -21,8 +21,6 @@ def open_ics(lang, **state):
     return at.run()
 
 
-def takeaways(at):
-    return [m.value for m in at.markdown if m.value.startswith("- ")][-1]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +44,7 @@ def test_page_draws_figure_1_and_says_what_the_run_shows(lang):
     no_exception(at)
     assert len(at.get("plotly_chart")) == 5  # accuracy, unit without / with BN, layer fans, drift
     assert at.title[0].value == translate(lang, "ics.title")
-    box = takeaways(at)
+    box = takeaway_text(at)
     assert translate(lang, "ics.say_accuracy", steps=500, bn="X", no_bn="Y").split("X")[0] in box
     assert len(box.splitlines()) >= 5
     assert not at.error
@@ -56,10 +54,10 @@ def test_page_draws_figure_1_and_says_what_the_run_shows(lang):
 
 def test_takeaways_follow_the_run():
     at = open_ics("en")
-    first = takeaways(at)
+    first = takeaway_text(at)
     at.select_slider(key="ics_sigma").set_value(0.5).run()
     no_exception(at)
-    second = takeaways(at)
+    second = takeaway_text(at)
     assert first != second
     assert "After 500 steps" in second
 
@@ -71,10 +69,10 @@ def test_unit_is_preselected_from_the_numbers_and_can_be_changed():
     best = ics.default_unit(cached(without_cfg))
     assert at.selectbox(key="ics_unit").value == best
     other = (best + 1) % 100
-    before = takeaways(at)
+    before = takeaway_text(at)
     at.selectbox(key="ics_unit").set_value(other).run()
     no_exception(at)
-    assert f"Unit {other}:" in takeaways(at) and takeaways(at) != before
+    assert f"Unit {other}:" in takeaway_text(at) and takeaway_text(at) != before
 
 
 def test_math_and_text_are_translated():

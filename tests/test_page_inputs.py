@@ -3,7 +3,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from apptest_util import no_exception, open_page
+from apptest_util import no_exception, open_page, takeaway_text
 
 from bn_core import TrainConfig, train, truncated_normal
 from bn_core.record import SIGMOID_SATURATION_X
@@ -134,8 +134,6 @@ def test_accuracy_bars_drop_nan():
     assert [tr.marker.color for tr in f.data] == [BN_COLOR, NO_BN_COLOR]
 
 
-def takeaway_text(at):
-    return "\n".join(m.value for m in at.markdown if m.value.startswith("- "))
 
 
 @pytest.mark.parametrize("lang", LANGS)

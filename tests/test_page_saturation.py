@@ -3,7 +3,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from apptest_util import no_exception, open_page
+from apptest_util import no_exception, open_page, takeaway_text
 
 from bn_core import ACTIVATIONS, HIST_EDGES, activation_derivative, train
 from bn_core.record import SIGMOID_SATURATION_X, TANH_SATURATION_X
@@ -119,8 +119,6 @@ def test_line_figures(pair):
     assert all((np.asarray(tr.y, float) > 0).all() for tr in g.data)
 
 
-def takeaway_text(at):
-    return "\n".join(m.value for m in at.markdown if m.value.startswith("- "))
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -62,7 +62,7 @@ def run_strictly(config):
     return record, frames
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_any_config_runs_cleanly_and_deterministically(config):
     record, (metrics, layers, csv) = run_strictly(config)

@@ -1,6 +1,7 @@
 """The shell under AppTest: every page in both languages, the shared sidebar across reruns and page switches,
 the language from the URL or the browser, garbage URL values."""
 import pytest
+import streamlit as st
 from apptest_util import ROOT, TIMEOUT, all_text, no_exception, open_page
 from streamlit.testing.v1 import AppTest
 
@@ -17,9 +18,18 @@ def test_every_page_runs_in_both_languages(lesson, lang):
     assert at.sidebar.radio[0].value == lang
 
 
-def test_language_and_seed_survive_reruns_and_page_switches():
+@pytest.fixture
+def test_process_lang():
+    """AppTest formats widget values with the page's format_func (which calls t()) in the test process, so the
+    test process's language must follow the app's when a test switches it; restored afterwards."""
+    yield lambda lang: st.session_state.__setitem__("lang", lang)
+    st.session_state["lang"] = "en"
+
+
+def test_language_and_seed_survive_reruns_and_page_switches(test_process_lang):
     at = open_page(lang="en")
     at.sidebar.radio[0].set_value("zh").run()
+    test_process_lang("zh")
     at.sidebar.number_input[0].set_value(7).run()
     for lesson in (*shell.LESSONS[1:], shell.LESSONS[0]):
         at.switch_page(lesson.file)
