@@ -25,9 +25,12 @@ def finite(x, y):
 def style(fig, height=380, legend_below=True):
     """Projector-friendly defaults: large fonts, white background, legend under the plot so it never hides data."""
     fig.update_layout(height=height, font=FONT, template="plotly_white", margin=dict(l=60, r=20, t=50, b=40),
-                      hovermode="x unified")
+                      hovermode="x unified", legend_font_size=14)
+    # Streamlit's chart theme sets 12 px tick labels, which layout.font does not override: set them per axis.
+    fig.update_xaxes(tickfont_size=14, title_font_size=15)
+    fig.update_yaxes(tickfont_size=14, title_font_size=15)
     if legend_below:
-        fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="center", x=0.5))
+        fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5))
     return fig
 
 

@@ -61,7 +61,7 @@ def set_params(gamma, beta):
     st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
 
 
-st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 4), sigma=fmt_num(unit.sigma, 4), **gb.SYMBOLS))
+st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 3), sigma=fmt_num(unit.sigma, 3), **gb.SYMBOLS))
 b1, b2, b3 = st.columns(3)
 b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
           help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")

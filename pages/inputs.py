@@ -30,28 +30,26 @@ shell.start_page()
 shell.intro("inputs")
 
 st.subheader(t("common.math"))
-st.latex(r"z_j = \sum_{i=1}^{n} w_{ij}\,x_i, \qquad \operatorname{Var}[z_j] = n\,\operatorname{Var}[w]\,"
-         r"\mathrm{E}[x^2] \quad \text{(%s)}" % t("inputs.math_var_note"))
-left, right = st.columns(2)
-with left:
-    st.latex(r"""\operatorname{Var}[w] = \begin{cases}
+st.latex(r"\begin{gathered} z_j = \sum_{i=1}^{n} w_{ij}\,x_i \\ \operatorname{Var}[z_j] = n\,\operatorname{Var}[w]\,"
+         r"\mathrm{E}[x^2] \quad \text{(%s)} \end{gathered}" % t("inputs.math_var_note"))  # two lines fit a projector
+st.latex(r"""\operatorname{Var}[w] = \begin{cases}
 %s\,\sigma^2 & \text{%s}\\
-\sigma^2 & \text{%s}\\
-\dfrac{2}{n_\text{in}+n_\text{out}} & \text{%s}\\[4pt]
+\sigma^2 & \text{%s}\\[4pt]
+\dfrac{2}{n_\text{in}+n_\text{out}} & \text{%s}\\[10pt]
 \dfrac{2}{n_\text{in}} & \text{%s}
 \end{cases}""" % (fmt_num(lesson.truncated_variance_factor(), 3), t("inputs.math_init_trunc"),
-                  t("inputs.init_normal"), t("inputs.math_init_xavier"), t("inputs.init_he")))
-with right:
-    st.latex(r"""x' = \begin{cases}
+              t("inputs.init_normal"), t("inputs.math_init_xavier"), t("inputs.init_he")))
+st.latex(r"""x' = \begin{cases}
 x \in [0, 16] & \text{%s}\\
 x / 16 \in [0, 1] & \text{%s}\\
 x / 8 - 1 \in [-1, 1] & \text{%s}\\
 (x - \mu_i) / s_i & \text{%s}\\
 x / 255 - 0.5 \in [-0.5, 0.5] & \text{%s}
 \end{cases}""" % (t("inputs.prep_raw"), t("inputs.prep_unit"), t("inputs.prep_symmetric"),
-                  t("inputs.prep_standardize"), t("inputs.math_seed")))
-st.latex(r"\mathrm{BN}(a z) = \frac{a z - a\mu_\mathcal{B}}{\sqrt{a^2\sigma_\mathcal{B}^2 + \epsilon}} "
-         r"\approx \frac{z - \mu_\mathcal{B}}{\sigma_\mathcal{B}} = \mathrm{BN}(z) \quad \text{(%s)}"
+              t("inputs.prep_standardize"), t("inputs.math_seed")))
+st.latex(r"\begin{gathered} \mathrm{BN}(a z) = "
+         r"\frac{a z - a\mu_\mathcal{B}}{\sqrt{a^2\sigma_\mathcal{B}^2 + \epsilon}} "
+         r"\approx \frac{z - \mu_\mathcal{B}}{\sigma_\mathcal{B}} = \mathrm{BN}(z) \\ \text{(%s)} \end{gathered}"
          % t("inputs.math_bn_note"))
 st.markdown(t("inputs.math_caption", factor=fmt_num(lesson.truncated_variance_factor(), 3)))
 
