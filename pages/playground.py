@@ -212,4 +212,3 @@ if records is not None and pg.drawable(records):
     st.download_button(t("playground.export"), pg.export_csv(records, run_ids), file_name="batchnorm-playground.csv",
                        mime="text/csv", key="pg_export", icon=":material/download:", help=t("playground.export_help"))
 
-shell.playground_link(config, mode)
