@@ -24,13 +24,14 @@ class Lesson:
         return t(f"{self.key}.title")
 
 
-# In the order of the seed article (DESIGN.md, "The lessons").
+# In the order of the seed article (DESIGN.md, "The lessons"). A URL path is its file's name: on a fresh server the
+# first request takes Streamlit's legacy pages/ path (see start_page), which finds a page only by its file name.
 LESSONS = (
     Lesson("pages/home.py", "home", ":material/home:", "home"),
     Lesson("pages/inputs.py", "inputs", ":material/tune:", "inputs"),
     Lesson("pages/saturation.py", "saturation", ":material/ssid_chart:", "saturation"),
-    Lesson("pages/covariate_shift.py", "covariate-shift", ":material/stacked_line_chart:", "ics"),
-    Lesson("pages/gamma_beta.py", "gamma-beta", ":material/linear_scale:", "gamma_beta"),
+    Lesson("pages/covariate_shift.py", "covariate_shift", ":material/stacked_line_chart:", "ics"),
+    Lesson("pages/gamma_beta.py", "gamma_beta", ":material/linear_scale:", "gamma_beta"),
     Lesson("pages/inference.py", "inference", ":material/bolt:", "inference"),
     Lesson("pages/playground.py", "playground", ":material/science:", "playground"),
 )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,26 +43,34 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextmanager
+def running_server():
+    """A fresh Streamlit server on a free port, stopped afterwards."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.fileWatcherType", "none"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not start within 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail("the Streamlit server did not start within 60 s")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -123,3 +132,15 @@ def test_the_browser_locale_picks_chinese(browser, server):
     _open(pg, server)
     assert translate("zh", "home.title") in pg.locator("h1").first.inner_text()
     context.close()
+
+
+@pytest.mark.parametrize("lesson", [shell.LESSONS[3], shell.PLAYGROUND], ids=lambda lesson: lesson.url_path)
+def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page, lesson):
+    """The first request of a new server takes Streamlit's legacy pages/ path (issue 9446): the page must still come
+    with the shared sidebar and no "Page not found" dialog."""
+    with running_server() as url:
+        _open(page, f"{url}/{lesson.url_path}?lang=zh")
+        _assert_clean(page)
+        assert translate("zh", f"{lesson.key}.title") in page.locator("h1").first.inner_text()
+        assert page.locator("[data-testid='stRadioOption']").filter(has_text="中文").count() == 1
+        assert page.get_by_text("Page not found").count() == 0
