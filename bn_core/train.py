@@ -92,11 +92,13 @@ def load_data(config, dtype=np.float32):
                         noise=config.noise, test_fraction=config.test_fraction, seed=config.seed, dtype=dtype)
 
 
-def train_steps(config, data=None, dtype=np.float32):
+def train_steps(config, data=None, dtype=np.float32, on_step=None):
     """Train, yielding the live RunRecord after each record point; the last one yielded has its final status.
 
     Mini-batches are drawn from an RNG of their own, so runs that differ only in BN see the same batches and,
     by the same seed, start from the same weights. Closing the generator early marks the run "stopped".
+    ``on_step(step, model)`` is called after every update, while each BN layer still holds that mini-batch's
+    statistics (``bn._cache``), for a lesson that needs more than the records.
     """
     check_config(config)
     data = load_data(config, dtype) if data is None else data
@@ -139,6 +141,8 @@ def train_steps(config, data=None, dtype=np.float32):
             model.backward(dlogits)
             opt.step()
             record.steps_done = step
+            if on_step is not None:
+                on_step(step, model)
             loss_sum += loss
             correct += np.count_nonzero(logits.argmax(axis=1) == y_batch)
             seen += 1
@@ -164,6 +168,6 @@ def train_steps(config, data=None, dtype=np.float32):
             record.status = "stopped"
 
 
-def train(config, data=None, dtype=np.float32):
+def train(config, data=None, dtype=np.float32, on_step=None):
     """Run to the end and return the RunRecord."""
-    return deque(train_steps(config, data, dtype), maxlen=1)[0]  # the last yield is the finished record
+    return deque(train_steps(config, data, dtype, on_step), maxlen=1)[0]  # the last yield is the finished record

@@ -12,8 +12,6 @@ import numpy as np
 import pandas as pd
 
 import bn_core as bc
-from bn_core.record import Divergence
-from bn_core.train import EXPLODING_LOSS
 from lab.i18n import fmt_num, fmt_pct
 
 # The paper's Figure 1 network on the bundled digits: 3 hidden layers × 100 sigmoid units, BN before the sigmoid.
@@ -51,55 +49,40 @@ class StatsRun:
 
 
 def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
-    """Train exactly as ``bn_core.train`` does (same data, weights, batches, updates: the same final model), and
-    keep what BN saw: each step's batch mean and unbiased batch variance per BN layer, and the population
-    statistics (Algorithm 2) every ``record_every`` steps. ``on_progress(step)`` is called at those points."""
-    bc.check_config(config)
-    data = bc.load_data(config, dtype)
-    bc.check_config(config, n_train=len(data.X_train))
+    """``bn_core.train`` (the same model), keeping what BN saw: each step's batch mean and unbiased batch variance
+    per BN layer, and the population statistics (Algorithm 2) every ``record_every`` steps, when
+    ``on_progress(step)`` is called too."""
     if not config.batchnorm:
         raise ValueError("this lesson studies a network with BN")
-    model = bc.build_model(config, data.n_features, data.n_classes, dtype)
-    opt = bc.SGD(model.parameters(), model.gradients(), lr=config.lr, momentum=config.sgd_momentum)
-    X, y = data.X_train, data.y_train
-    batch_rng = np.random.default_rng((config.seed, 1))  # the batch order of bn_core.train_steps
-    n, m = len(X), config.batch_size
-    order, pos = batch_rng.permutation(n), 0
-    bns = model.batchnorms()
-    means = [np.zeros((config.steps, bn.num_features), dtype) for bn in bns]  # what BN computed, in its precision
-    variances = [np.zeros((config.steps, bn.num_features), dtype) for bn in bns]
-    pop_steps, pop = [], []
-    run = StatsRun(config, model, data, means, variances, None, None, None)
-    with np.errstate(all="ignore"):
-        for step in range(1, config.steps + 1):
-            if pos + m > n:
-                order, pos = batch_rng.permutation(n), 0
-            idx = order[pos:pos + m]
-            pos += m
-            logits = model.forward(X[idx])
-            for k, bn in enumerate(bns):
-                means[k][step - 1] = bn._cache[3]
-                variances[k][step - 1] = bn._cache[4] * (m / (m - 1))
-            loss, dlogits = bc.softmax_cross_entropy(logits, y[idx])
-            if not np.isfinite(loss) or loss > EXPLODING_LOSS:
-                reason = "nan_loss" if not np.isfinite(loss) else "exploding_loss"
-                run.divergence = Divergence(step, reason, float(loss))
-                break
-            model.backward(dlogits)
-            opt.step()
-            run.steps_done = step
-            if step % config.record_every == 0 or step == config.steps:
-                pop_steps.append(step)
-                pop.append(bc.population_statistics(model, X, m))
-                if on_progress is not None:
-                    on_progress(step)
-    run.batch_mean = [a[:run.steps_done] for a in means]
-    run.batch_var = [a[:run.steps_done] for a in variances]
-    run.pop_steps = np.array(pop_steps, dtype=int)
-    run.pop_mean = [np.array([p[k][0] for p in pop]).reshape(len(pop), bn.num_features) for k, bn in enumerate(bns)]
-    run.pop_var = [np.array([p[k][1] for p in pop]).reshape(len(pop), bn.num_features) for k, bn in enumerate(bns)]
-    run.final_population = pop[-1] if pop and pop_steps[-1] == run.steps_done else []
-    return run
+    data = bc.load_data(config, dtype)
+    m = config.batch_size
+    means, variances, pop_steps, pop = [], [], [], []
+
+    def keep(step, model):
+        bns = model.batchnorms()
+        means.append([bn._cache[3].copy() for bn in bns])  # this mini-batch's mean and biased variance
+        variances.append([bn._cache[4] * (m / (m - 1)) for bn in bns])  # unbiased: what the running average takes
+        if step % config.record_every == 0 or step == config.steps:
+            pop_steps.append(step)
+            pop.append(bc.population_statistics(model, data.X_train, m))
+            if on_progress is not None:
+                on_progress(step)
+
+    record = bc.train(config, data, dtype, on_step=keep)
+    model = record.model
+    units = [bn.num_features for bn in model.batchnorms()]
+    per_layer = lambda rows, k, u: np.array([r[k] for r in rows], dtype).reshape(len(rows), u)
+    return StatsRun(
+        config, model, data,
+        batch_mean=[per_layer(means, k, u) for k, u in enumerate(units)],
+        batch_var=[per_layer(variances, k, u) for k, u in enumerate(units)],
+        pop_steps=np.array(pop_steps, dtype=int),
+        pop_mean=[np.array([p[k][0] for p in pop]).reshape(len(pop), u) for k, u in enumerate(units)],
+        pop_var=[np.array([p[k][1] for p in pop]).reshape(len(pop), u) for k, u in enumerate(units)],
+        steps_done=record.steps_done,
+        divergence=record.divergence,
+        final_population=pop[-1] if pop and pop_steps[-1] == record.steps_done else [],
+    )
 
 
 _cache = OrderedDict()

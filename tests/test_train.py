@@ -343,3 +343,17 @@ def test_float64_end_to_end():
     assert np.isfinite(frame.drop(columns="drift").to_numpy(dtype=float)).all()
     # same run, two precisions: the curves agree to float32 accuracy over a short run
     np.testing.assert_allclose(r64.metric("train_loss"), r32.metric("train_loss"), rtol=1e-3, atol=1e-4)
+
+
+def test_on_step_sees_every_update_with_that_batchs_statistics():
+    config = bc.TrainConfig(dataset="xor", hidden=(8,), steps=25, record_every=10, batch_size=16)
+    seen = []
+
+    def on_step(step, model):
+        bn = model.batchnorms()[0]
+        x = bn.x  # this step's BN input: its batch statistics are the ones BN normalized with
+        seen.append((step, np.allclose(bn._cache[3], x.mean(axis=0), atol=1e-5)))
+
+    record = bc.train(config, on_step=on_step)
+    assert [s for s, _ in seen] == list(range(1, 26)) and all(ok for _, ok in seen)
+    assert np.array_equal(record.model.parameters()["fc1.W"], bc.train(config).model.parameters()["fc1.W"])
