@@ -34,3 +34,12 @@ def require_torch():
 def torch():
     """The torch module, or a skip (a failure under CI=true) when it is missing."""
     return require_torch()
+
+
+@pytest.fixture
+def english_test_process():
+    """AppTest runs a page's widget format_funcs (which call t()) in the test process too, when a test reads or sets
+    a widget value: that process's language must be set, to English unless the test says otherwise."""
+    import streamlit as st
+
+    st.session_state["lang"] = "en"

@@ -29,10 +29,7 @@ def runs():
     return bc.train(with_cfg), bc.train(without_cfg)
 
 
-@pytest.fixture(autouse=True)
-def english():
-    """The test process's own language: widget format_funcs (t) run here too when a test reads or sets a value."""
-    st.session_state["lang"] = "en"
+pytestmark = pytest.mark.usefixtures("english_test_process")
 
 
 # --- The page -----------------------------------------------------------------------------------------------------
