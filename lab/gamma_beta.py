@@ -3,8 +3,6 @@
 The slider path is pure NumPy on one cached batch (no training): x̂ → y = γx̂ + β → sigmoid(y).
 """
 import copy
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +11,7 @@ from bn_core import load_data, sigmoid
 from bn_core.record import SIGMOID_SATURATION_X
 from lab import ics
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.runs import BoundedCache
 
 BATCH = 250  # examples in the demo batch: enough for a readable histogram
 LINEAR_Y = 1.0  # |y| below this is the sigmoid's "linear region"
@@ -32,28 +31,22 @@ def config(seed=0):
     return ics.configs(seed=seed)[0]
 
 
-_batches = OrderedDict()
-_lock = threading.Lock()
+_batches = BoundedCache(MAX_CACHED)
 
 
 def bn_inputs(record, batch=BATCH):
     """Per hidden layer, the (batch, units) BN inputs x of a fixed batch of training images forwarded in train mode
     through a copy of the trained model (the shared record is not touched). Cached by config; float64."""
     key = (record.config, batch)
-    with _lock:
-        if key in _batches:
-            _batches.move_to_end(key)
-            return _batches[key]
+    if (xs := _batches.get(key)) is not None:
+        return xs
     data = load_data(record.config)
     rng = np.random.default_rng((record.config.seed, 2))
     idx = rng.choice(len(data.X_train), size=min(batch, len(data.X_train)), replace=False)
     model = copy.deepcopy(record.model).train()
     model.forward(data.X_train[idx], update_stats=False)
     xs = [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
-    with _lock:
-        _batches[key] = xs
-        while len(_batches) > MAX_CACHED:
-            _batches.popitem(last=False)
+    _batches.put(key, xs)
     return xs
 
 

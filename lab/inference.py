@@ -4,8 +4,6 @@ of one, folding BN away, and the sentences of the "what this run shows" box (bui
 in, so they are testable without a running app). No plotly."""
 import copy
 import functools
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +11,7 @@ import pandas as pd
 
 import bn_core as bc
 from lab.i18n import fmt_num, fmt_pct
+from lab.runs import BoundedCache
 
 # The paper's Figure 1 network on the bundled digits: 3 hidden layers × 100 sigmoid units, BN before the sigmoid.
 DEFAULT_CONFIG = bc.TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", batchnorm=True,
@@ -85,8 +84,7 @@ def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
     )
 
 
-_cache = OrderedDict()
-_lock = threading.Lock()
+_runs = BoundedCache(MAX_CACHED)
 
 
 def training_key(config):
@@ -96,23 +94,16 @@ def training_key(config):
 
 def cached_run(config):
     """The finished run of ``config`` if it is cached, else None."""
-    with _lock:
-        return _cache.get(training_key(config))
+    return _runs.get(training_key(config))
 
 
 def stats_run(config, on_progress=None):
     """The cached run of ``config`` (trained now if needed), bounded to MAX_CACHED runs process-wide."""
     key = training_key(config)
-    with _lock:
-        run = _cache.get(key)
-        if run is not None:
-            _cache.move_to_end(key)
-            return run
-    run = train_with_batch_stats(key, on_progress)
-    with _lock:
-        _cache[key] = run
-        while len(_cache) > MAX_CACHED:
-            _cache.popitem(last=False)
+    run = _runs.get(key)
+    if run is None:
+        run = train_with_batch_stats(key, on_progress)
+        _runs.put(key, run)
     return run
 
 

@@ -13,26 +13,38 @@ import streamlit as st
 from bn_core import train_steps
 from lab.i18n import t
 
+
+class BoundedCache:
+    """A process-wide, thread-safe mapping that keeps its ``maxsize`` most recently used entries (sessions run in
+    threads of one process). Values are shared between sessions: treat them as read-only."""
+
+    def __init__(self, maxsize):
+        self.maxsize = maxsize
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+
 MAX_CACHED_RUNS = 48  # a run is ~1-3 MB (records + model): ~100 MB at most
-_cache = OrderedDict()
-_lock = threading.Lock()
+finished_runs = BoundedCache(MAX_CACHED_RUNS)
 
 
 def cached(config):
     """The finished run of this config, or None."""
-    with _lock:
-        record = _cache.get(config)
-        if record is not None:
-            _cache.move_to_end(config)
-        return record
-
-
-def _store(config, record):
-    with _lock:
-        _cache[config] = record
-        _cache.move_to_end(config)
-        while len(_cache) > MAX_CACHED_RUNS:
-            _cache.popitem(last=False)
+    return finished_runs.get(config)
 
 
 def train_runs(configs, names, data=None, on_progress=None, redraw_every=5):
@@ -60,6 +72,6 @@ def train_runs(configs, names, data=None, on_progress=None, redraw_every=5):
                     on_progress(records)
         done += configs[i].steps
         if records[i].status in ("finished", "diverged"):
-            _store(configs[i], records[i])
+            finished_runs.put(configs[i], records[i])
     bar.empty()
     return records

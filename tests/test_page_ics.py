@@ -240,8 +240,8 @@ def test_a_diverged_run_says_where_and_why_and_offers_the_fix(runs):
     diverged = copy.copy(without_bn)
     diverged.snapshots = without_bn.snapshots[:10]
     diverged.status, diverged.divergence = "diverged", bc.record.Divergence(120, "exploding_loss", 123.0)
-    run_cache._store(without_cfg, diverged)  # the shared cache train_runs reads first
-    run_cache._store(with_cfg, with_bn)
+    run_cache.finished_runs.put(without_cfg, diverged)  # the shared cache train_runs reads first
+    run_cache.finished_runs.put(with_cfg, with_bn)
     at = open_ics("en", **settings)
     no_exception(at)
     assert len(at.error) == 1
