@@ -193,6 +193,12 @@ class RunRecord:
         """One of train_loss, train_acc, test_loss, test_acc, over the records."""
         return np.array([getattr(s, name) for s in self.snapshots], dtype=float)
 
+    def first_step_reaching(self, target, metric="test_acc"):
+        """The first recorded step at which ``metric`` is at least ``target``, or None."""
+        values = self.metric(metric)
+        hit = np.flatnonzero(np.isfinite(values) & (values >= target))
+        return int(self.steps[hit[0]]) if len(hit) else None
+
     def layer_series(self, layer, name):
         """A per-layer scalar (saturated, dead, grad_norm, drift) over the records; drift is NaN at the first."""
         return np.array([np.nan if (v := getattr(s.layers[layer], name)) is None else v for s in self.snapshots])

@@ -61,13 +61,6 @@ def mean_drift(record):
     return np.array(out)
 
 
-def step_reaching(record, target=ACC_TARGET):
-    """The first recorded step with test accuracy ≥ ``target``, or None."""
-    acc = record.metric("test_acc")
-    hit = np.flatnonzero(acc >= target)
-    return int(record.steps[hit[0]]) if len(hit) else None
-
-
 def ratio(a, b):
     return a / b if b > 0 else np.inf
 
@@ -85,7 +78,7 @@ def accuracy_sentences(with_bn, without_bn, target=ACC_TARGET):
     steps = max(with_bn.steps_done, without_bn.steps_done)
     out = [t("ics.say_accuracy", steps=steps, bn=fmt_pct(with_bn.metric("test_acc")[-1], 1),
              no_bn=fmt_pct(without_bn.metric("test_acc")[-1], 1))]
-    a, b = step_reaching(with_bn, target), step_reaching(without_bn, target)
+    a, b = with_bn.first_step_reaching(target), without_bn.first_step_reaching(target)
     goal = fmt_pct(target)
     if a is not None and b is not None:
         if a < b:

@@ -249,13 +249,6 @@ def export_csv(records, run_ids):
 
 # ---- "What this run shows" ----
 
-def first_step_at(record, target):
-    """The first recorded step with test accuracy >= target, or None."""
-    acc = record.metric("test_acc")
-    hit = np.flatnonzero(np.isfinite(acc) & (acc >= target))
-    return int(record.steps[hit[0]]) if len(hit) else None
-
-
 def accuracy_target(records, chance):
     """A test-accuracy level worth reaching: 90% of the best accuracy any run reached, down to a multiple of 5%;
     None when no run got clearly above chance."""
@@ -290,7 +283,7 @@ def _sentences(records, run_ids, chance):
         if any(r.divergence is None for r, _ in runs):  # a diverged run's fix is said already
             out.append(t("playground.tk_chance", chance=fmt_pct(chance)))
         return out
-    hits = [(first_step_at(r, target), name, r) for r, name in runs]
+    hits = [(r.first_step_reaching(target), name, r) for r, name in runs]
     pct = fmt_pct(target)
     if len(hits) == 1:
         step, name, r = hits[0]

@@ -107,16 +107,16 @@ def test_default_settings_reproduce_the_papers_picture():
     with_bn, without_bn = (bc.train(c) for c in ics.configs())
     assert np.nanmean(ics.median_movement(without_bn)) > 3 * np.nanmean(ics.median_movement(with_bn))
     assert [ics.comparison(n, b) for n, b in zip(ics.mean_drift(without_bn), ics.mean_drift(with_bn))] == ["less"] * 3
-    assert ics.step_reaching(with_bn) < ics.step_reaching(without_bn)
+    assert with_bn.first_step_reaching(ics.ACC_TARGET) < without_bn.first_step_reaching(ics.ACC_TARGET)
     assert translate("en", "ics.say_claim_holds") in ics.sentences(with_bn, without_bn, 0)
 
 
 def test_step_reaching(runs):
     with_bn, _ = runs
-    step = ics.step_reaching(with_bn, 0.5)
+    step = with_bn.first_step_reaching(0.5)
     acc = with_bn.metric("test_acc")
     assert step is not None and acc[list(with_bn.steps).index(step)] >= 0.5
-    assert ics.step_reaching(with_bn, 1.01) is None
+    assert with_bn.first_step_reaching(1.01) is None
 
 
 def test_comparison_words():
@@ -153,7 +153,7 @@ def test_unit_verdict_follows_the_numbers(runs):
 def test_accuracy_sentence_phrasing(runs):
     with_bn, without_bn = runs
     s = ics.accuracy_sentences(with_bn, without_bn, target=0.5)
-    a, b = ics.step_reaching(with_bn, 0.5), ics.step_reaching(without_bn, 0.5)
+    a, b = with_bn.first_step_reaching(0.5), without_bn.first_step_reaching(0.5)
     assert f"step {a}" in s[1]
     s = ics.accuracy_sentences(with_bn, without_bn, target=1.01)
     assert s[1] == translate("en", "ics.say_reach_neither", target="101%", steps=500)

@@ -10,7 +10,7 @@ from apptest_util import all_text, no_exception, open_page
 from streamlit.testing.v1 import app_test
 
 import lab.playground as pg
-from bn_core import TrainConfig, load_data, train_steps
+from bn_core import RunRecord, TrainConfig, load_data, train_steps
 from lab.i18n import LANGS, table, translate
 from lab.params import KNOBS, config_to_query
 
@@ -354,6 +354,7 @@ def _fake(acc, status="finished", steps=None):
     f.steps = np.arange(len(acc)) * 10 if steps is None else np.asarray(steps)
     f.status, f.divergence, f.steps_done = status, None, int(f.steps[-1])
     f.metric = lambda name: np.asarray(acc if name == "test_acc" else [0.5] * len(acc), float)
+    f.first_step_reaching = lambda target, metric="test_acc": RunRecord.first_step_reaching(f, target, metric)
     return f
 
 
