@@ -1,6 +1,8 @@
-"""The string tables (assets/i18n/<lang>.toml) and the ``t(key)`` helper every page uses for its text.
+"""The string tables and the ``t(key)`` helper: the one way every module translates.
 
-Keys are ``section.name``; a value may hold ``{placeholders}`` filled from keyword arguments.
+A language is a folder ``assets/i18n/<lang>/`` with one TOML file per section (``<section>.toml`` holds the table
+``[<section>]``), so a lesson's text sits in a file of its own. Keys are ``section.name``; a value may hold
+``{placeholders}`` filled from keyword arguments. Both languages have exactly the same keys (tests/app/test_i18n.py).
 """
 import tomllib
 from functools import cache
@@ -17,9 +19,14 @@ TABLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
 @cache
 def table(lang):
     """The flat ``{"section.name": text}`` table of one language."""
-    with open(TABLE_DIR / f"{lang}.toml", "rb") as f:
-        nested = tomllib.load(f)
-    return {f"{section}.{name}": text for section, entries in nested.items() for name, text in entries.items()}
+    flat = {}
+    for path in sorted((TABLE_DIR / lang).glob("*.toml")):
+        with open(path, "rb") as f:
+            nested = tomllib.load(f)
+        if set(nested) != {path.stem}:
+            raise ValueError(f"{path} must hold exactly the table [{path.stem}]")
+        flat.update({f"{path.stem}.{name}": text for name, text in nested[path.stem].items()})
+    return flat
 
 
 def translate(lang, key, **params):
