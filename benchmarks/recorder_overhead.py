@@ -60,7 +60,7 @@ def run(rounds=7, steps=2000):
     assert record.status == "finished"
     # Same model, same batches: the recorded run's final weights are the bare loop's (the recorder only reads).
     bare = bare_loop(config, data)
-    for k, v in record.model.parameters().items():
+    for k, v in record.weights.items():
         np.testing.assert_array_equal(v, bare.parameters()[k], err_msg=k)
     overheads = [a / b - 1 for a, b in zip(t_train, t_bare)]
     return {"steps": steps, "record_every": config.record_every, "snapshots": len(record.snapshots),

@@ -31,7 +31,16 @@ from .layers import (
                    softmax_cross_entropy,
 )
 from .model import BN_POSITIONS, MLP, SGD
-from .record import HIST_EDGES, PERCENTILES, RunRecord, low_gradient_mask
+from .probe import PROBE_SIZE
+from .record import DIVERGENCE_REASONS, Divergence, RunRecord
+from .stats import (
+                   HIST_EDGES,
+                   PERCENTILES,
+                   SATURATION_SHARE,
+                   SIGMOID_SATURATION_X,
+                   TANH_SATURATION_X,
+                   low_gradient_mask,
+)
 from .train import ConfigError, TrainConfig, build_model, check_config, load_data, train, train_steps
 
 __all__ = [
@@ -42,6 +51,7 @@ __all__ = [
     "ACTIVATIONS", "Activation", "BatchNorm1d", "Linear", "activation_derivative", "activation_forward",
     "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
     "BN_POSITIONS", "MLP", "SGD",
-    "HIST_EDGES", "PERCENTILES", "RunRecord", "low_gradient_mask",
+    "PROBE_SIZE", "DIVERGENCE_REASONS", "Divergence", "RunRecord",
+    "HIST_EDGES", "PERCENTILES", "SATURATION_SHARE", "SIGMOID_SATURATION_X", "TANH_SATURATION_X", "low_gradient_mask",
     "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
 ]

@@ -23,9 +23,8 @@ def population_statistics(model, X, batch_size):
     for b in range(n_batches):
         model.forward(X[b * m:(b + 1) * m], update_stats=False)
         for (mean_sum, var_sum), bn in zip(sums, bns):
-            mu, var = bn._cache[3], bn._cache[4]  # this batch's mean and biased variance
-            mean_sum += mu
-            var_sum += var
+            mean_sum += bn.batch_mean
+            var_sum += bn.batch_var  # biased
     if not was_training:
         model.eval()
     return [(ms / n_batches, m / (m - 1) * vs / n_batches) for ms, vs in sums]

@@ -3,6 +3,7 @@
 Shapes: a batch is (N, features). Linear weights are (in, out), so a layer is ``x @ W + b``.
 """
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,11 +34,22 @@ def _check_batch(x):
         )
 
 
+class BatchNormCache(NamedTuple):
+    """What the backward pass needs from a train-mode forward pass; ``mu`` and ``var`` are the batch's statistics."""
+
+    x_hat: np.ndarray
+    gamma: np.ndarray
+    inv_std: np.ndarray  # 1/√(var + ε)
+    mu: np.ndarray  # batch mean
+    var: np.ndarray  # biased batch variance (what normalization uses)
+    eps: float
+
+
 def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """Train-mode BN: normalize with the batch mean and the biased batch variance, then scale and shift.
 
-    ``cache`` is ``(x_hat, gamma, inv_std, mu, var, eps)``: the backward pass reads it, and ``mu``/``var`` are this
-    batch's statistics. (Means are sums times 1/N and arrays are updated in place: fewer passes over the batch.)
+    Returns ``(y, cache)``, cache a BatchNormCache. (Means are sums times 1/N and arrays are updated in place: fewer
+    passes over the batch.)
     """
     _check_batch(x)
     inv_n = 1.0 / x.shape[0]
@@ -48,7 +60,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     x_hat *= inv_std
     y = x_hat * gamma
     y += beta
-    return y, (x_hat, gamma, inv_std, mu, var, eps)
+    return y, BatchNormCache(x_hat, gamma, inv_std, mu, var, eps)
 
 
 def batchnorm_backward(dy, cache, out=None):
@@ -56,7 +68,7 @@ def batchnorm_backward(dy, cache, out=None):
 
     ``out=(dgamma, dbeta)`` writes those two gradients into existing arrays (the layer's own buffers).
     """
-    x_hat, gamma, inv_std = cache[:3]
+    x_hat, gamma, inv_std = cache.x_hat, cache.gamma, cache.inv_std
     inv_n = 1.0 / dy.shape[0]
     dgamma_out, dbeta_out = (None, None) if out is None else out
     dbeta = column_sums(dy, out=dbeta_out)
@@ -97,7 +109,17 @@ class BatchNorm1d:
         self.dbeta = np.zeros_like(self.beta)
         self.training = True
         self.x = None  # last input, kept for the recorder
-        self._cache = None
+        self._cache = None  # BatchNormCache of the last train-mode forward pass
+
+    @property
+    def batch_mean(self):
+        """The last train-mode batch's mean (None before one, or after an eval-mode pass)."""
+        return None if self._cache is None else self._cache.mu
+
+    @property
+    def batch_var(self):
+        """The last train-mode batch's biased variance, the one normalization used."""
+        return None if self._cache is None else self._cache.var
 
     def train(self):
         self.training = True
@@ -120,7 +142,7 @@ class BatchNorm1d:
         if update_stats:
             n = x.shape[0]
             m = self.momentum
-            mu, var = self._cache[3], self._cache[4]
+            mu, var = self._cache.mu, self._cache.var
             self.running_mean *= 1 - m
             self.running_mean += m * mu
             self.running_var *= 1 - m

@@ -104,6 +104,29 @@ class MLP:
     def batchnorms(self):
         return [h.bn for h in self.hidden if h.bn is not None]
 
+    def state_dict(self):
+        """Copies of every parameter and BN running statistic (PyTorch's name): ``fc1.W``, ...,
+        ``bn1.running_mean``, ``bn1.running_var``. A finished run keeps these, frozen, instead of the live model."""
+        state = {k: v.copy() for k, v in self.parameters().items()}
+        for name, layer in zip(self._names, self.layers):
+            if isinstance(layer, BatchNorm1d):
+                state[f"{name}.running_mean"] = layer.running_mean.copy()
+                state[f"{name}.running_var"] = layer.running_var.copy()
+        return state
+
+    def load_state_dict(self, state):
+        """Copy ``state`` (as ``state_dict()`` returns it) into this model's arrays; the keys must match exactly."""
+        targets = dict(self.parameters())
+        for name, layer in zip(self._names, self.layers):
+            if isinstance(layer, BatchNorm1d):
+                targets[f"{name}.running_mean"] = layer.running_mean
+                targets[f"{name}.running_var"] = layer.running_var
+        if set(targets) != set(state):
+            raise ValueError(f"state keys {sorted(state)} do not match the model's {sorted(targets)}")
+        for k, target in targets.items():
+            target[...] = state[k]
+        return self
+
     def predict(self, X):
         """Class predictions in eval mode (running statistics); the mode is restored afterwards."""
         was_training = self.training

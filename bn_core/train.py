@@ -10,9 +10,9 @@ from .data import DATASETS, PREPROCESSING, make_dataset
 from .init import INITS
 from .layers import ACTIVATIONS, softmax_cross_entropy
 from .model import BN_POSITIONS, MLP, SGD
-from .record import Divergence, RunRecord, take_snapshot
+from .probe import Probe
+from .record import RunRecord
 
-PROBE_SIZE = 64  # fixed training examples whose distributions are recorded
 EXPLODING_LOSS = 100.0  # ln(10) ≈ 2.3 at chance on 10 classes; 100 means the logits have blown up
 
 
@@ -98,28 +98,27 @@ def train_steps(config, data=None, dtype=np.float32, on_step=None):
     Mini-batches are drawn from an RNG of their own, so runs that differ only in BN see the same batches and,
     by the same seed, start from the same weights. Closing the generator early marks the run "stopped".
     ``on_step(step, model)`` is called after every update, while each BN layer still holds that mini-batch's
-    statistics (``bn._cache``), for a lesson that needs more than the records.
+    statistics (``bn.batch_mean``, ``bn.batch_var``), for a lesson that needs more than the records.
     """
     check_config(config)
     data = load_data(config, dtype) if data is None else data
     check_config(config, n_train=len(data.X_train))
     model = build_model(config, data.n_features, data.n_classes, dtype)
     opt = SGD(model.parameters(), model.gradients(), lr=config.lr, momentum=config.sgd_momentum)
-    record = RunRecord(config=config, record_every=config.record_every, model=model)
+    record = RunRecord(config=config, record_every=config.record_every, sizes=tuple(model.sizes), dtype=dtype)
     X, y = data.X_train, data.y_train
-    probe = (X[:PROBE_SIZE], y[:PROBE_SIZE])
+    probe = Probe(X, y, data.X_test, data.y_test)
     batch_rng = np.random.default_rng((config.seed, 1))
     n, m = len(X), config.batch_size
     order, pos = batch_rng.permutation(n), 0
 
     def snapshot(step, train_loss, train_acc):
-        snap = take_snapshot(record, model, step, *probe, data.X_test, data.y_test, train_loss, train_acc,
-                             softmax_cross_entropy)
+        snap = probe.snapshot(model, step, train_loss, train_acc)
         if snap is None:
-            record.status = "diverged"
-            record.divergence = Divergence(step, "non_finite_activations", float("nan"))
+            record.diverge(step, "non_finite_activations")
             return False
         record.add(snap)
+        record.keep_weights(model)
         return True
 
     def advance(step):
@@ -135,8 +134,7 @@ def train_steps(config, data=None, dtype=np.float32, on_step=None):
             logits = model.forward(X[idx])
             loss, dlogits = softmax_cross_entropy(logits, y_batch)
             if not loss <= EXPLODING_LOSS:  # also true for NaN
-                record.status = "diverged"
-                record.divergence = Divergence(step, "exploding_loss" if math.isfinite(loss) else "nan_loss", loss)
+                record.diverge(step, "exploding_loss" if math.isfinite(loss) else "nan_loss", loss)
                 return None
             model.backward(dlogits)
             opt.step()
@@ -160,12 +158,10 @@ def train_steps(config, data=None, dtype=np.float32, on_step=None):
             yield record
             with np.errstate(all="ignore"):
                 step = advance(step + 1)
-        if record.status == "running":
-            record.status = "finished"
+        record.finish()
         yield record
     finally:
-        if record.status == "running":
-            record.status = "stopped"
+        record.stop()  # closed early (a no-op once finished or diverged)
 
 
 def train(config, data=None, dtype=np.float32, on_step=None):

@@ -2,13 +2,11 @@
 
 The slider path is pure NumPy on one cached batch (no training): x̂ → y = γx̂ + β → sigmoid(y).
 """
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core import load_data, sigmoid
-from bn_core.record import SIGMOID_SATURATION_X
+from bn_core import SIGMOID_SATURATION_X, load_data, sigmoid
 from lab import ics
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.runs import BoundedCache
@@ -36,14 +34,14 @@ _batches = BoundedCache(MAX_CACHED)
 
 def bn_inputs(record, batch=BATCH):
     """Per hidden layer, the (batch, units) BN inputs x of a fixed batch of training images forwarded in train mode
-    through a copy of the trained model (the shared record is not touched). Cached by config; float64."""
+    through a fresh model built from the record. Cached by config; float64."""
     key = (record.config, batch)
     if (xs := _batches.get(key)) is not None:
         return xs
     data = load_data(record.config)
     rng = np.random.default_rng((record.config.seed, 2))
     idx = rng.choice(len(data.X_train), size=min(batch, len(data.X_train)), replace=False)
-    model = copy.deepcopy(record.model).train()
+    model = record.build_model()
     model.forward(data.X_train[idx], update_stats=False)
     xs = [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
     _batches.put(key, xs)

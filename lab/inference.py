@@ -2,7 +2,6 @@
 running averages of any BN momentum can be replayed exactly), train mode vs eval mode on the same examples, a batch
 of one, folding BN away, and the sentences of the "what this run shows" box (built with a translate function passed
 in, so they are testable without a running app). No plotly."""
-import copy
 import functools
 from dataclasses import dataclass, field
 
@@ -31,7 +30,7 @@ class StatsRun:
     steps, the paper's population statistics of the network as it was then. Shared: never mutate it."""
 
     config: bc.TrainConfig
-    model: bc.MLP  # trained, in train mode; its running statistics use TRAIN_MOMENTUM
+    record: bc.RunRecord  # the trained weights; running statistics use TRAIN_MOMENTUM
     data: bc.Dataset
     batch_mean: list  # per BN layer: (steps_done, units) mean of each training mini-batch
     batch_var: list  # per BN layer: (steps_done, units) *unbiased* variance of each mini-batch (what the EMA takes)
@@ -46,6 +45,10 @@ class StatsRun:
     def n_layers(self):
         return len(self.batch_mean)
 
+    def build_model(self):
+        """A fresh copy of the trained model (train mode) to use and change."""
+        return self.record.build_model()
+
 
 def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
     """``bn_core.train`` (the same model), keeping what BN saw: each step's batch mean and unbiased batch variance
@@ -59,8 +62,8 @@ def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
 
     def keep(step, model):
         bns = model.batchnorms()
-        means.append([bn._cache[3].copy() for bn in bns])  # this mini-batch's mean and biased variance
-        variances.append([bn._cache[4] * (m / (m - 1)) for bn in bns])  # unbiased: what the running average takes
+        means.append([bn.batch_mean.copy() for bn in bns])
+        variances.append([bn.batch_var * (m / (m - 1)) for bn in bns])  # unbiased: what the running average takes
         if step % config.record_every == 0 or step == config.steps:
             pop_steps.append(step)
             pop.append(bc.population_statistics(model, data.X_train, m))
@@ -68,11 +71,10 @@ def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
                 on_progress(step)
 
     record = bc.train(config, data, dtype, on_step=keep)
-    model = record.model
-    units = [bn.num_features for bn in model.batchnorms()]
+    units = list(config.hidden)
     per_layer = lambda rows, k, u: np.array([r[k] for r in rows], dtype).reshape(len(rows), u)
     return StatsRun(
-        config, model, data,
+        config, record, data,
         batch_mean=[per_layer(means, k, u) for k, u in enumerate(units)],
         batch_var=[per_layer(variances, k, u) for k, u in enumerate(units)],
         pop_steps=np.array(pop_steps, dtype=int),
@@ -135,11 +137,11 @@ def running_statistics(run, momentum):
             for mu, var in zip(run.batch_mean, run.batch_var)]
 
 
-def with_statistics(model, stats):
-    """An eval-mode copy of ``model`` that normalizes with ``stats`` (the shared model is left untouched)."""
-    twin = copy.deepcopy(model)
-    bc.set_running_statistics(twin, [(np.asarray(mu, twin.dtype), np.asarray(var, twin.dtype)) for mu, var in stats])
-    return twin.eval()
+def with_statistics(run, stats):
+    """A fresh eval-mode model of ``run`` that normalizes with ``stats``."""
+    model = run.build_model()
+    bc.set_running_statistics(model, [(np.asarray(mu, model.dtype), np.asarray(var, model.dtype)) for mu, var in stats])
+    return model.eval()
 
 
 def accuracy(model, X, y):
@@ -169,9 +171,9 @@ def momentum_sweep(run, momenta=MOMENTA):
     pop = run.final_population
     gaps = [relative_gap(running_statistics(run, a), pop) for a in momenta]
     X, y = run.data.X_test, run.data.y_test
-    accs = [accuracy(with_statistics(run.model, running_statistics(run, a)), X, y) for a in momenta]
+    accs = [accuracy(with_statistics(run, running_statistics(run, a)), X, y) for a in momenta]
     return MomentumSweep(tuple(momenta), np.array([g[0] for g in gaps]), np.array([g[1] for g in gaps]),
-                         np.array(accs), accuracy(with_statistics(run.model, pop), X, y))
+                         np.array(accs), accuracy(with_statistics(run, pop), X, y))
 
 
 def unit_trace(run, layer, unit, momentum):
@@ -197,9 +199,12 @@ def softmax(logits):
 
 
 def train_mode_logits(model, X):
-    """Logits with batch statistics (train mode) without touching the running statistics, on a copy."""
-    twin = copy.deepcopy(model).train()
-    return twin.forward(X, update_stats=False)
+    """Logits with batch statistics (train mode) without touching the running statistics."""
+    return model.train().forward(X, update_stats=False)
+
+
+def eval_mode_logits(model, X):
+    return model.eval().forward(X)
 
 
 def companions(y, example, batch_size, seed):
@@ -228,11 +233,11 @@ class ModeComparison:
 
 
 def compare_modes(model, X, y, example, batch_size, seed):
-    """The same test example in train mode (its prediction depends on its batch companions) and in eval mode."""
+    """The same test example in train mode (its prediction depends on its batch companions) and in eval mode.
+    ``model`` is switched between modes (its running statistics are never updated)."""
     random_batch, same_batch = companions(y, example, batch_size, seed)
-    ev = copy.deepcopy(model).eval()
     train_a, train_b = train_mode_logits(model, X[random_batch])[0], train_mode_logits(model, X[same_batch])[0]
-    eval_a, eval_b = ev.forward(X[random_batch])[0], ev.forward(X[same_batch])[0]
+    eval_a, eval_b = eval_mode_logits(model, X[random_batch])[0], eval_mode_logits(model, X[same_batch])[0]
     rng = np.random.default_rng((seed, 3))
     hits_random = hits_same = 0
     for idx in np.array_split(rng.permutation(len(y)), max(1, len(y) // batch_size)):  # every batch ≥ batch_size
@@ -244,7 +249,7 @@ def compare_modes(model, X, y, example, batch_size, seed):
         example=int(example), label=int(y[example]),
         probs_random=softmax(train_a), probs_same=softmax(train_b), probs_eval=softmax(eval_a),
         eval_batch_gap=float(np.abs(eval_a - eval_b).max()), train_batch_gap=float(np.abs(train_a - train_b).max()),
-        acc_eval=accuracy(ev, X, y), acc_train_random=hits_random / len(y), acc_train_same=hits_same / len(y),
+        acc_eval=accuracy(model, X, y), acc_train_random=hits_random / len(y), acc_train_same=hits_same / len(y),
         same_size=len(same_batch),
     )
 
@@ -269,9 +274,8 @@ def batch_of_one(model, X, example):
         train_mode_logits(model, X[example:example + 1])
     except ValueError:
         error = "batch_of_one"
-    ev = copy.deepcopy(model).eval()
-    alone = ev.forward(X[example:example + 1])[0]
-    inside = ev.forward(X)[example]
+    alone = eval_mode_logits(model, X[example:example + 1])[0]
+    inside = eval_mode_logits(model, X)[example]
     return BatchOfOne(error, alone, inside, float(np.abs(alone - inside).max()), collapsed_prediction(model))
 
 
@@ -322,9 +326,9 @@ FOLD_MATH = {
 def fold_check(model, X):
     """The network's eval output three ways: BN as Algorithm 2 writes it, BN as a fixed x·scale + shift per unit
     (BatchNorm1d.fold), and BN folded into the previous linear layer's W and b (fold_batchnorm)."""
-    ev = copy.deepcopy(model).eval()
-    logits = {"as_written": algorithm2_forward(ev, X), "folded_affine": ev.forward(X),
-              "folded_linear": bc.fold_batchnorm(ev).forward(X)}
+    model.eval()
+    logits = {"as_written": algorithm2_forward(model, X), "folded_affine": model.forward(X),
+              "folded_linear": bc.fold_batchnorm(model).forward(X)}
     pairs = (("as_written", "folded_affine"), ("as_written", "folded_linear"), ("folded_affine", "folded_linear"))
     gaps = {p: float(np.abs(logits[p[0]] - logits[p[1]]).max()) for p in pairs}
     preds = [logits[w].argmax(1) for w in FOLD_WAYS]

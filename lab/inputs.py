@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core import INITS, PREPROCESSING, TrainConfig, build_model, load_data
-from bn_core.record import SIGMOID_SATURATION_X
+from bn_core import INITS, PREPROCESSING, SIGMOID_SATURATION_X, TrainConfig, build_model, load_data
 
 AXES = ("preprocessing", "init")  # which choice the page varies, the default first
 SIGMAS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)

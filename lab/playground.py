@@ -3,7 +3,6 @@ kept when training is stopped, CSV uploads, the decision-boundary grid, takeaway
 
 The functions take the session state / query params as plain mappings, so they are testable without a running app.
 """
-import copy
 import hashlib
 import io
 import math
@@ -225,10 +224,10 @@ def boundary_grid(data, n=121):
 
 def predict_grid(record, points, n):
     """The class the run's model predicts (eval mode) at each grid point, as an (n, n) array; None for a run that
-    diverged or has no model. The shared record's model is copied, never changed."""
-    if record is None or record.model is None or record.status == "diverged" or not record.snapshots:
+    diverged or has no weights yet."""
+    if record is None or record.weights is None or record.status == "diverged" or not record.snapshots:
         return None
-    model = copy.deepcopy(record.model)
+    model = record.build_model()
     if not all(np.all(np.isfinite(p)) for p in model.parameters().values()):
         return None
     with np.errstate(all="ignore"):

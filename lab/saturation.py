@@ -2,8 +2,7 @@
 takeaway sentences. No streamlit here: the page passes its ``t`` (lab.i18n.t) in."""
 import numpy as np
 
-from bn_core import TrainConfig
-from bn_core.record import SIGMOID_SATURATION_X, TANH_SATURATION_X
+from bn_core import SIGMOID_SATURATION_X, TANH_SATURATION_X, TrainConfig
 
 # Without BN a large initial σ drives most sigmoid inputs far past ±3.64 at once; with BN none get there.
 BASE = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", init="normal", init_sigma=1.5,

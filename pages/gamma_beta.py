@@ -1,8 +1,7 @@
 """γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
 import streamlit as st
 
-from bn_core import ConfigError
-from bn_core.record import SIGMOID_SATURATION_X
+from bn_core import SIGMOID_SATURATION_X, ConfigError
 from lab import gamma_beta as gb
 from lab import shell
 from lab.figures_gamma_beta import learned_params, transform_histograms

@@ -61,7 +61,7 @@ elif run is not None:
                  momentum=fmt_num(momentum)))
     data = run.data
     running = li.running_statistics(run, momentum)
-    model = li.with_statistics(run.model, running)  # eval-mode copy with this momentum's running statistics
+    model = li.with_statistics(run, running)  # a fresh eval-mode model with this momentum's running statistics
     sentences = []
 
     # 1. Train mode vs eval mode ------------------------------------------------------------------------------------

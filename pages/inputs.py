@@ -2,8 +2,7 @@
 # ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
 import streamlit as st
 
-from bn_core import ConfigError
-from bn_core.record import SIGMOID_SATURATION_X
+from bn_core import SIGMOID_SATURATION_X, ConfigError
 from lab import figures_inputs as fig
 from lab import inputs as lesson
 from lab import shell

@@ -2,9 +2,7 @@
 # ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
 import streamlit as st
 
-from bn_core import ACTIVATIONS, ConfigError
-from bn_core.record import SATURATION_SHARE, SIGMOID_SATURATION_X, TANH_SATURATION_X
-from bn_core.train import PROBE_SIZE
+from bn_core import ACTIVATIONS, PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, TANH_SATURATION_X, ConfigError
 from lab import figures, shell
 from lab import figures_saturation as fig
 from lab import saturation as lesson

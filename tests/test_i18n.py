@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bn_core import ConfigError, CsvError
-from bn_core.record import DIVERGENCE_REASONS
+from bn_core import DIVERGENCE_REASONS, ConfigError, CsvError
 from lab import shell
 from lab.i18n import LANGS, table
 

@@ -32,19 +32,17 @@ def run64():
 
 def test_the_run_is_bn_cores_run(run):
     """The page's own loop trains exactly the model bn_core.train trains (Open in Playground shows the same run)."""
-    reference = bc.train(SMALL).model
-    for (name, a), b in zip(run.model.parameters().items(), reference.parameters().values()):
-        assert np.array_equal(a, b), name
-    for ours, theirs in zip(run.model.batchnorms(), reference.batchnorms()):
-        assert np.array_equal(ours.running_mean, theirs.running_mean)
-        assert np.array_equal(ours.running_var, theirs.running_var)
+    reference = bc.train(SMALL).weights  # parameters and running statistics
+    assert list(run.record.weights) == list(reference)
+    for name, a in run.record.weights.items():
+        assert np.array_equal(a, reference[name]), name
     assert run.steps_done == SMALL.steps and run.divergence is None
     assert run.batch_mean[0].shape == (SMALL.steps, 100) and list(run.pop_steps) == [50, 100, 150]
 
 
 def test_replayed_ema_equals_the_layers_own_running_statistics(run):
     """Replaying the recorded batch statistics with BN momentum 0.1 gives BatchNorm1d's own running mean/var."""
-    for (mean, var), bn in zip(li.running_statistics(run, li.TRAIN_MOMENTUM), run.model.batchnorms()):
+    for (mean, var), bn in zip(li.running_statistics(run, li.TRAIN_MOMENTUM), run.build_model().batchnorms()):
         np.testing.assert_allclose(mean, bn.running_mean, atol=2e-5)
         np.testing.assert_allclose(var, bn.running_var, rtol=2e-5, atol=1e-6)
 
@@ -62,7 +60,7 @@ def test_population_statistics_use_the_unbiased_factor(run):
     """Algorithm 2 on the first BN layer by hand: mean of the batch means, m/(m−1) × mean of the biased batch
     variances, over whole training batches of size m."""
     m, X = SMALL.batch_size, run.data.X_train.astype(np.float64)
-    W = run.model.hidden[0].linear.W.astype(np.float64)  # no bias before BN
+    W = run.record.weights["fc1.W"].astype(np.float64)  # no bias before BN
     batches = [X[b * m:(b + 1) * m] @ W for b in range(len(X) // m)]
     mean = np.mean([z.mean(axis=0) for z in batches], axis=0)
     biased = np.mean([z.var(axis=0) for z in batches], axis=0)
@@ -99,7 +97,7 @@ def test_training_does_not_depend_on_bn_momentum():
 
 
 def test_train_mode_prediction_depends_on_the_batch_eval_mode_does_not(run):
-    model = li.with_statistics(run.model, run.final_population)
+    model = li.with_statistics(run, run.final_population)
     X, y = run.data.X_test, run.data.y_test
     modes = li.compare_modes(model, X, y, 0, SMALL.batch_size, 0)
     assert modes.train_batch_gap > 1e-2  # the same example, other companions, other logits
@@ -109,11 +107,10 @@ def test_train_mode_prediction_depends_on_the_batch_eval_mode_does_not(run):
     assert modes.same_size == int((y == y[0]).sum())
     for p in (modes.probs_random, modes.probs_same, modes.probs_eval):
         assert p.shape == (10,) and abs(p.sum() - 1) < 1e-5
-    assert run.model.training  # the shared model was not switched to eval mode
 
 
 def test_batch_of_one_fails_in_train_mode_and_works_in_eval_mode(run):
-    model = li.with_statistics(run.model, run.final_population)
+    model = li.with_statistics(run, run.final_population)
     X = run.data.X_test
     with pytest.raises(ValueError):  # the engine refuses: the variance of one value is 0
         model.train().forward(X[:1].copy(), update_stats=False)
@@ -128,7 +125,7 @@ def test_batch_of_one_fails_in_train_mode_and_works_in_eval_mode(run):
 def test_collapsed_prediction_is_what_zero_variance_gives(run):
     """Two copies of one example are a batch whose variance is 0, like a batch of one: x̂ = 0 in every unit, and
     every input then gets the class ``collapsed_prediction`` says."""
-    model = li.with_statistics(run.model, run.final_population).train()
+    model = li.with_statistics(run, run.final_population).train()
     X = run.data.X_test
     for example in (0, 3, 11):
         pair = np.repeat(X[example:example + 1], 2, axis=0)
@@ -139,7 +136,7 @@ def test_collapsed_prediction_is_what_zero_variance_gives(run):
 
 
 def test_three_ways_give_the_same_output_float32(run):
-    model = li.with_statistics(run.model, li.running_statistics(run, 0.1))
+    model = li.with_statistics(run, li.running_statistics(run, 0.1))
     check = li.fold_check(model, run.data.X_test)
     assert set(check.logits) == set(li.FOLD_WAYS)
     assert max(check.gaps.values()) <= li.tolerance(np.float32) * check.scale
@@ -149,7 +146,7 @@ def test_three_ways_give_the_same_output_float32(run):
 
 
 def test_three_ways_give_the_same_output_float64(run64):
-    model = li.with_statistics(run64.model, run64.final_population)
+    model = li.with_statistics(run64, run64.final_population)
     assert model.dtype == np.float64
     check = li.fold_check(model, run64.data.X_test)
     assert max(check.gaps.values()) <= li.tolerance(np.float64) * check.scale
@@ -189,7 +186,7 @@ def test_sentences_follow_the_numbers(run, lang):
     assert _params_of(tr, "inference.tk_ema_noisy", noisy)["best"] == f"{best:g}"
     sentences = {s for a in li.MOMENTA for s in li.stats_sentences(tr, sweep, a, SMALL.steps)}
     assert len(sentences) >= len(li.MOMENTA)  # every momentum says something different
-    model = li.with_statistics(run.model, run.final_population)
+    model = li.with_statistics(run, run.final_population)
     X, y = run.data.X_test, run.data.y_test
     modes = li.modes_sentences(tr, li.compare_modes(model, X, y, 0, 60, 0), 60)
     other = li.modes_sentences(tr, li.compare_modes(model, X, y, 5, 60, 0), 60)

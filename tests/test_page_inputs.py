@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from apptest_util import no_exception, open_page, takeaway_text
 
-from bn_core import TrainConfig, train, truncated_normal
-from bn_core.record import SIGMOID_SATURATION_X
+from bn_core import SIGMOID_SATURATION_X, TrainConfig, train, truncated_normal
 from lab import figures_inputs as fig
 from lab import inputs as lesson
 from lab.figures import BN_COLOR, NO_BN_COLOR

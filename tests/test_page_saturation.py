@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from apptest_util import no_exception, open_page, takeaway_text
 
-from bn_core import ACTIVATIONS, HIST_EDGES, activation_derivative, train
-from bn_core.record import SIGMOID_SATURATION_X, TANH_SATURATION_X
+from bn_core import ACTIVATIONS, HIST_EDGES, SIGMOID_SATURATION_X, TANH_SATURATION_X, activation_derivative, train
 from lab import figures_saturation as fig
 from lab import saturation as lesson
 from lab.figures import BN_COLOR, NO_BN_COLOR

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bn_core as bc
-from bn_core import record as rec
+from bn_core import stats
 
 TWO_D = tuple(d for d in bc.DATASETS if d != "digits")
 
@@ -82,7 +82,7 @@ def test_any_config_runs_cleanly_and_deterministically(config):
     again, (_, _, csv_again) = run_strictly(config)
     assert csv_again == csv
     assert (again.status, again.divergence, again.steps_done) == (record.status, record.divergence, record.steps_done)
-    for (k, a), b in zip(record.model.parameters().items(), again.model.parameters().values(), strict=True):
+    for (k, a), b in zip(record.weights.items(), again.weights.values(), strict=True):
         np.testing.assert_array_equal(a, b, err_msg=k)
 
 
@@ -116,7 +116,7 @@ def test_distribution_summaries_follow_their_definitions(parts, seed):
         arrays.append(rng.permutation(values).reshape(-1, 1) if rng.random() < 0.5 else rng.permutation(values))
     with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise"):
         warnings.simplefilter("error")
-        summaries = rec.DistSummary.of_many(arrays)
+        summaries = stats.DistSummary.of_many(arrays)
     for array, summary in zip(arrays, summaries, strict=True):
         percentiles, hist, mean, std = reference_summary(np.ravel(array))
         np.testing.assert_allclose(summary.percentiles, percentiles, rtol=1e-12, atol=0)

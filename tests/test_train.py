@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import bn_core as bc
+from bn_core import PROBE_SIZE
 from bn_core import record as rec
 from bn_core.model import MLP
-from bn_core.train import PROBE_SIZE
 
 SMALL = bc.TrainConfig(dataset="spiral", hidden=(8, 8), steps=120, record_every=20, batch_size=32, lr=0.3)
 
@@ -36,7 +36,7 @@ def assert_bit_identical(a, b):
                                                                           len(b.snapshots))
     for x, y in zip(everything_recorded(a), everything_recorded(b), strict=True):
         np.testing.assert_array_equal(x, y)
-    pa, pb = a.model.parameters(), b.model.parameters()
+    pa, pb = a.weights, b.weights
     assert list(pa) == list(pb)
     for k in pa:
         assert pa[k].dtype == pb[k].dtype
@@ -231,7 +231,7 @@ def test_drift_is_none_first_then_finite():
 
 def test_recorded_distributions_match_numpy():
     r = bc.train(SMALL)
-    model = r.model
+    model = r.build_model()
     X = bc.load_data(SMALL).X_train[:PROBE_SIZE]
     model.forward(X, update_stats=False)
     pre = model.hidden[-1].pre_activation
@@ -263,9 +263,9 @@ def test_large_init_saturates_sigmoid_without_bn_but_not_with_bn():
 def test_low_gradient_mask_thresholds():
     # The saturation cut-offs are where the derivative falls to 10% of its maximum.
     for name in ("sigmoid", "tanh"):
-        x0 = rec.SIGMOID_SATURATION_X if name == "sigmoid" else rec.TANH_SATURATION_X
+        x0 = bc.SIGMOID_SATURATION_X if name == "sigmoid" else bc.TANH_SATURATION_X
         d = bc.activation_derivative(name, np.array([0.0, x0]))
-        assert d[1] / d[0] == pytest.approx(rec.SATURATION_SHARE, rel=1e-9)
+        assert d[1] / d[0] == pytest.approx(bc.SATURATION_SHARE, rel=1e-9)
         mask = bc.low_gradient_mask(name, np.array([-x0 * 1.01, -x0 * 0.99, x0 * 0.99, x0 * 1.01]))
         assert mask.tolist() == [True, False, False, True]
     assert bc.low_gradient_mask("relu", np.array([-1.0, 0.0, 1.0])).tolist() == [True, True, False]
@@ -333,9 +333,9 @@ def test_float64_end_to_end():
     r64 = bc.train(config, dtype=np.float64)
     r32 = bc.train(config)
     assert r64.status == "finished"
-    for k, v in r64.model.parameters().items():
+    for k, v in r64.weights.items():
         assert v.dtype == np.float64, k
-    for v in r32.model.parameters().values():
+    for v in r32.weights.values():
         assert v.dtype == np.float32
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -352,8 +352,8 @@ def test_on_step_sees_every_update_with_that_batchs_statistics():
     def on_step(step, model):
         bn = model.batchnorms()[0]
         x = bn.x  # this step's BN input: its batch statistics are the ones BN normalized with
-        seen.append((step, np.allclose(bn._cache[3], x.mean(axis=0), atol=1e-5)))
+        seen.append((step, np.allclose(bn.batch_mean, x.mean(axis=0), atol=1e-5)))
 
     record = bc.train(config, on_step=on_step)
     assert [s for s, _ in seen] == list(range(1, 26)) and all(ok for _, ok in seen)
-    assert np.array_equal(record.model.parameters()["fc1.W"], bc.train(config).model.parameters()["fc1.W"])
+    assert np.array_equal(record.weights["fc1.W"], bc.train(config).weights["fc1.W"])
