@@ -7,7 +7,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from bn_core import ConfigError, CsvError
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
-from lab.params import config_to_query
+from lab.urlparams import config_to_query
 
 MAX_SEED = 2**31 - 1
 

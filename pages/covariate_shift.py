@@ -2,10 +2,11 @@
 import streamlit as st
 
 from bn_core import ConfigError
-from lab import ics, shell
-from lab.figures import BN_COLOR, NO_BN_COLOR
-from lab.figures_ics import accuracy_figure, drift_figure, layer_fans, unit_bands
+from lab import shell
+from lab.figures.common import BN_COLOR, NO_BN_COLOR
+from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
 from lab.i18n import fmt_pct, t
+from lab.lessons import covariate_shift as ics
 from lab.runs import train_runs
 
 shell.start_page()

@@ -2,10 +2,10 @@
 import streamlit as st
 
 from bn_core import SIGMOID_SATURATION_X, ConfigError
-from lab import gamma_beta as gb
 from lab import shell
-from lab.figures_gamma_beta import learned_params, transform_histograms
+from lab.figures.gamma_beta import learned_params, transform_histograms
 from lab.i18n import fmt_num, t
+from lab.lessons import gamma_beta as gb
 from lab.runs import train_runs
 
 shell.start_page()

@@ -2,10 +2,10 @@
 import streamlit as st
 
 from bn_core import ConfigError
-from lab import figures_inference as fig
-from lab import inference as li
 from lab import shell
+from lab.figures import inference as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t
+from lab.lessons import inference as li
 
 
 def trained(config):

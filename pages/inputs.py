@@ -3,10 +3,10 @@
 import streamlit as st
 
 from bn_core import SIGMOID_SATURATION_X, ConfigError
-from lab import figures_inputs as fig
-from lab import inputs as lesson
 from lab import shell
+from lab.figures import inputs as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.lessons import inputs as lesson
 from lab.runs import train_runs
 
 CHOICE_KEYS = {

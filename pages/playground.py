@@ -1,13 +1,14 @@
 """Playground: every knob of the experiment, BN vs no BN trained side by side, live; the URL is the experiment."""
 import streamlit as st
 
-import lab.playground as pg
+import lab.lessons.playground as pg
 from bn_core import ConfigError, check_config, load_data
-from lab import figures, shell
-from lab.figures_playground import decision_boundary, histograms
+from lab import shell
+from lab.figures import common as figures
+from lab.figures.playground import decision_boundary, histograms
 from lab.i18n import current_lang, t
-from lab.params import KNOB_BY_URL
 from lab.runs import cached, train_runs
+from lab.urlparams import KNOB_BY_URL
 
 shell.start_page()
 shell.intro("playground")

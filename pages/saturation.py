@@ -3,10 +3,11 @@
 import streamlit as st
 
 from bn_core import ACTIVATIONS, PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, TANH_SATURATION_X, ConfigError
-from lab import figures, shell
-from lab import figures_saturation as fig
-from lab import saturation as lesson
+from lab import shell
+from lab.figures import common as figures
+from lab.figures import saturation as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.lessons import saturation as lesson
 from lab.runs import train_runs
 
 ACTIVATION_KEYS = {"sigmoid": "saturation.act_sigmoid", "tanh": "saturation.act_tanh",

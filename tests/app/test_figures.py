@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from bn_core import HIST_EDGES, PERCENTILES, TrainConfig, train
-from lab import figures
-from lab.figures import BN_COLOR, NO_BN_COLOR, finite
-from lab.figures_playground import decision_boundary, histograms
+from lab.figures import common as figures
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, finite
+from lab.figures.playground import decision_boundary, histograms
 
 AXIS = {"x": "step", "loss": "loss", "accuracy": "accuracy", "train": "train", "test": "test"}
 HIST_AXIS = {"x": "input", "share": "share", "activation": "act", "derivative": "der"}

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures import BN_COLOR, NO_BN_COLOR, finite, style
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, finite, style
 
 BATCH_COLOR = "#868e96"  # what one mini-batch said: grey dots
 POPULATION_COLOR = "#2b8a3e"  # the paper's population statistics: green

@@ -6,10 +6,10 @@ import pytest
 from apptest_util import no_exception, open_page, takeaway_text
 
 from bn_core import SIGMOID_SATURATION_X, TrainConfig, train, truncated_normal
-from lab import figures_inputs as fig
-from lab import inputs as lesson
-from lab.figures import BN_COLOR, NO_BN_COLOR
+from lab.figures import inputs as fig
+from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import LANGS, fmt_num, fmt_pct, translate
+from lab.lessons import inputs as lesson
 
 PAGE = "pages/inputs.py"
 TINY = dict(steps=20, record_every=10)

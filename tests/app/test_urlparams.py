@@ -4,7 +4,7 @@ import math
 import pytest
 
 from bn_core import TrainConfig, check_config
-from lab.params import KNOB_BY_URL, KNOBS, MAX_DEPTH, config_to_query, config_values, query_to_config
+from lab.urlparams import KNOB_BY_URL, KNOBS, MAX_DEPTH, config_to_query, config_values, query_to_config
 
 NON_DEFAULT = TrainConfig(dataset="spiral", noise=0.35, n_samples=900, preprocessing="unit", hidden=(16, 16, 16, 16),
                           activation="relu", batchnorm=False, bn_position="after", bn_momentum=0.3, bn_eps=1e-3,

@@ -7,9 +7,9 @@ import streamlit as st
 from apptest_util import no_exception, open_page, takeaway_text
 
 import bn_core as bc
-from lab import gamma_beta as gb
-from lab.figures_gamma_beta import edges_for, learned_params, shares, transform_histograms
+from lab.figures.gamma_beta import edges_for, learned_params, shares, transform_histograms
 from lab.i18n import LANGS, translate
+from lab.lessons import gamma_beta as gb
 from lab.runs import cached
 
 PAGE = "pages/gamma_beta.py"

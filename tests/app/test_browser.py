@@ -17,7 +17,7 @@ from conftest import in_ci, require
 from lab import shell
 from lab.i18n import translate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PAGE_TIMEOUT_MS = int(os.environ.get("BROWSER_TIMEOUT_MS", 180_000))

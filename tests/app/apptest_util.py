@@ -4,7 +4,7 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds per script run: some pages train a network on first load
 
 # Streamlit issue 9446: with a folder named pages/ beside app.py, every AppTest run takes the legacy multipage path,

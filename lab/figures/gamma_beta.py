@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import sigmoid
-from lab.figures import BN_COLOR, finite, style
+from lab.figures.common import BN_COLOR, finite, style
 
 X_COLOR = "#555"  # the original BN input x, drawn as an outline over y
 LINEAR_FILL = "rgba(43, 138, 62, 0.15)"  # the sigmoid's linear region

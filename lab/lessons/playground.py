@@ -22,9 +22,9 @@ from bn_core import (
     dataset_from_arrays,
     load_csv,
 )
-from lab.figures import BN_COLOR, NO_BN_COLOR
+from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import fmt_num, fmt_pct, t
-from lab.params import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config
+from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config
 
 WIDGET = "pg_"  # session-state key of the widget of knob <url>: "pg_<url>"
 APPLIED = "pg_applied"  # the knob query the page last applied to its widgets or wrote to the URL

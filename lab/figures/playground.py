@@ -3,7 +3,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures import finite, layer_histograms, style
+from lab.figures.common import finite, layer_histograms, style
 
 # Class colours (not the run colours: blue/orange mean with/without BN everywhere in the app).
 CLASS_COLORS = ("#7048e8", "#0ca678", "#e64980", "#f59f00", "#1098ad", "#74b816", "#495057", "#d6336c", "#5f3dc4",

@@ -5,9 +5,9 @@ import streamlit as st
 from apptest_util import all_text, no_exception, open_page, takeaway_text
 
 import bn_core as bc
-from lab import ics
-from lab.figures_ics import accuracy_figure, band_range, drift_figure, layer_fans, unit_bands
+from lab.figures.covariate_shift import accuracy_figure, band_range, drift_figure, layer_fans, unit_bands
 from lab.i18n import LANGS, translate
+from lab.lessons import covariate_shift as ics
 
 PAGE = "pages/covariate_shift.py"
 SMALL = {"ics_steps": 500}  # the page's smallest run, set before the page first draws

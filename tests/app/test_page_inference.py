@@ -9,9 +9,9 @@ import pytest
 from apptest_util import all_text, no_exception, open_page
 
 import bn_core as bc
-from lab import figures_inference as fi
-from lab import inference as li
+from lab.figures import inference as fi
 from lab.i18n import LANGS, translate
+from lab.lessons import inference as li
 
 SMALL = li.DEFAULT_CONFIG.replace(steps=150, record_every=50)  # a fraction of a second
 

@@ -9,8 +9,8 @@ from bn_core import DIVERGENCE_REASONS, ConfigError, CsvError
 from lab import shell
 from lab.i18n import LANGS, table
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lab").glob("*.py"))]
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lab").rglob("*.py"))]
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([A-Za-z0-9_]+\.[A-Za-z0-9_]+)["']""")
 DYNAMIC_KEY = re.compile(r"""\bt\(\s*f["']([^"'{]*)\{""")
 

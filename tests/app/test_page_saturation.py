@@ -6,10 +6,10 @@ import pytest
 from apptest_util import no_exception, open_page, takeaway_text
 
 from bn_core import ACTIVATIONS, HIST_EDGES, SIGMOID_SATURATION_X, TANH_SATURATION_X, activation_derivative, train
-from lab import figures_saturation as fig
-from lab import saturation as lesson
-from lab.figures import BN_COLOR, NO_BN_COLOR
+from lab.figures import saturation as fig
+from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import LANGS, fmt_num, fmt_pct, translate
+from lab.lessons import saturation as lesson
 
 PAGE = "pages/saturation.py"
 EN = partial(translate, "en")

@@ -1,7 +1,7 @@
 """Figures of the lesson "Sigmoid saturation". Pure builders around the shared ones in lab.figures: numbers and
 translated labels in, a Plotly Figure out. With BN blue, without BN orange; the low-gradient zone shaded red."""
 from bn_core import HIST_EDGES
-from lab.figures import BN_COLOR, NO_BN_COLOR, layer_histograms, per_layer_lines
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, layer_histograms, per_layer_lines
 
 ZONE_COLOR = "#c92a2a"
 COLORS = (BN_COLOR, NO_BN_COLOR)

@@ -9,10 +9,10 @@ import pytest
 from apptest_util import all_text, no_exception, open_page
 from streamlit.testing.v1 import app_test
 
-import lab.playground as pg
+import lab.lessons.playground as pg
 from bn_core import RunRecord, TrainConfig, load_data, train_steps
 from lab.i18n import LANGS, table, translate
-from lab.params import KNOBS, config_to_query
+from lab.urlparams import KNOBS, config_to_query
 
 PAGE = "pages/playground.py"
 SMALL = dict(data="xor", depth="1", width="8", steps="60", every="10")  # trains in well under a second

@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures import BN_COLOR, NO_BN_COLOR, finite, style
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, finite, style
 
 DASHES = ("solid", "dash", "dot", "dashdot")
 MARKERS = ("circle", "square", "diamond", "triangle-up")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import PERCENTILES
-from lab.figures import finite, per_layer_lines, percentile_band, style
+from lab.figures.common import finite, per_layer_lines, percentile_band, style
 
 
 def accuracy_figure(records, names, colors, title, x_title, y_title, target=None, target_text=""):
