@@ -50,3 +50,17 @@ def fmt_num(x, digits=3):
 
 def fmt_pct(share, digits=0):
     return f"{100 * share:.{digits}f}%"
+
+
+LITERAL_LIMIT = 40  # characters of a user's value quoted in a message
+
+
+def literal(value, limit=LITERAL_LIMIT):
+    """A value the user supplied (URL text, a CSV column name), as Markdown that shows exactly its characters: a code
+    span, shortened to ``limit`` characters. Backticks and line breaks, the only things that could end a code span
+    early, are replaced; nothing inside a code span is read as Markdown, a link, an image or HTML."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    text = text.replace("`", "ʹ").replace("\r", " ").replace("\n", " ")
+    return f"`{text}`"

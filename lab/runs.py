@@ -1,17 +1,15 @@
-"""Training for the pages: live progress while a run trains, and a cache of finished runs keyed by config.
+"""Where pages get their runs: finished runs from a process-wide bounded cache, new ones trained with progress
+reported to a callback the page hands in. Draws nothing (no streamlit here).
 
-The cache is process-wide (a classroom of users on the default experiment trains it once) and bounded, so memory
-stays bounded however many sessions and configs there are. Cached records are shared: treat them as read-only
-(copy ``record.model`` before changing it).
+Finished records are values (read-only arrays; ``record.build_model()`` for a model to change), shared by every
+session that asks for the same config.
 """
 import threading
 from collections import OrderedDict
 from contextlib import closing
-
-import streamlit as st
+from dataclasses import dataclass
 
 from bn_core import train_steps
-from lab.i18n import t
 
 
 class BoundedCache:
@@ -37,9 +35,25 @@ class BoundedCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
+    def __len__(self):
+        with self._lock:
+            return len(self._items)
 
-MAX_CACHED_RUNS = 48  # a run is ~1-3 MB (records + model): ~100 MB at most
+
+MAX_CACHED_RUNS = 48  # a run is ~1-3 MB (records + weights): ~100 MB at most
 finished_runs = BoundedCache(MAX_CACHED_RUNS)
+
+
+@dataclass
+class Progress:
+    """What a page shows while its runs train: the latest record of each run (None before it starts), the share of
+    all their steps done, and which run is training now."""
+
+    records: list
+    fraction: float
+    current: int  # index of the run training now
+    step: int  # its step
+    steps: int  # its total
 
 
 def cached(config):
@@ -47,31 +61,22 @@ def cached(config):
     return finished_runs.get(config)
 
 
-def train_runs(configs, names, data=None, on_progress=None, redraw_every=5):
-    """Finished records for ``configs`` (trained now unless cached), in order, with one progress bar.
-
-    ``names`` label each run in the progress text. ``on_progress(records)`` is called every ``redraw_every`` record
-    points with the records so far (finished, live, or None when not started), for charts that redraw live.
-    A ConfigError propagates before any work is done. A run the user stops (a rerun interrupts it) is not cached.
-    """
+def train_runs(configs, data=None, on_progress=None):
+    """Finished records for ``configs`` (trained now unless cached), in order. ``on_progress(Progress)`` is called
+    after each record point. A ConfigError propagates before any work is done. A run stopped early (a rerun
+    interrupts it) is not cached."""
     records = [cached(c) for c in configs]
     todo = [i for i, r in enumerate(records) if r is None]
-    if not todo:
-        return records
     total = sum(configs[i].steps for i in todo)
     done = 0
-    bar = st.progress(0.0, text=t("common.training_start"))
     for i in todo:
         with closing(train_steps(configs[i], data)) as live:
-            for n, record in enumerate(live):
-                records[i] = record
-                bar.progress(min(1.0, (done + record.steps_done) / total),
-                             text=t("common.training", name=names[i], step=record.steps_done,
-                                    steps=configs[i].steps))
-                if on_progress is not None and n % redraw_every == 0:
-                    on_progress(records)
+            for record in live:
+                records[i] = record.view()
+                if on_progress is not None:
+                    on_progress(Progress(list(records), min(1.0, (done + record.steps_done) / total), i,
+                                         record.steps_done, configs[i].steps))
         done += configs[i].steps
-        if records[i].status in ("finished", "diverged"):
+        if records[i].done:
             finished_runs.put(configs[i], records[i])
-    bar.empty()
     return records

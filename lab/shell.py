@@ -6,10 +6,11 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from bn_core import ConfigError, CsvError
-from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, t
-from lab.urlparams import config_to_query
+from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, literal, t
+from lab.runs import train_runs
+from lab.urlparams import MAX_SEED, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
 
-MAX_SEED = 2**31 - 1
+URL_WARNINGS = "url_warnings"  # session key: garbage URL values the sidebar found, shown once by start_page
 
 
 @dataclass(frozen=True)
@@ -38,31 +39,6 @@ LESSONS = (
 PLAYGROUND = LESSONS[-1]
 
 
-def _from_url(name, parse, default):
-    """A value from the query string, or ``default`` with a warning naming the parameter when it is garbage."""
-    raw = st.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return parse(raw)
-    except ValueError:
-        st.session_state.setdefault("url_warnings", []).append((name, raw, default))
-        return default
-
-
-def _parse_lang(raw):
-    if raw not in LANGS:
-        raise ValueError(raw)
-    return raw
-
-
-def _parse_seed(raw):
-    seed = int(raw)
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(raw)
-    return seed
-
-
 def _browser_lang():
     locale = (st.context.locale or "").lower()
     return "zh" if locale.startswith("zh") else DEFAULT_LANG
@@ -72,8 +48,10 @@ def sidebar():
     """Language and seed, shared by every page: first from the URL, then kept in session state and written back
     into the URL on every run (switching pages drops the query string)."""
     if "lang" not in st.session_state:
-        st.session_state.lang = _from_url("lang", _parse_lang, _browser_lang())
-        st.session_state.seed = _from_url("seed", _parse_seed, 0)
+        values, bad = parse_query(st.query_params, SHELL_PARAMS, {**SHELL_DEFAULTS, "lang": _browser_lang()})
+        for param in SHELL_PARAMS:
+            st.session_state[param.field] = values[param.url]
+        st.session_state.setdefault(URL_WARNINGS, []).extend(bad)
     with st.sidebar:
         st.radio("Language / 语言", LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True)
         st.number_input(t("shell.seed"), min_value=0, max_value=MAX_SEED, step=1, key="seed",
@@ -93,8 +71,15 @@ def start_page():
     if "lang" not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    for name, raw, default in st.session_state.pop("url_warnings", []):
-        st.warning(t("shell.bad_param", name=name, value=raw, default=default), icon=":material/link_off:")
+    warn_bad_params(st.session_state.pop(URL_WARNINGS, []))
+
+
+def warn_bad_params(bad):
+    """One warning per garbage URL value that fell back to its default (the one place these are shown). The value
+    is the user's text: shown literally, shortened."""
+    for name, raw, default in bad:
+        st.warning(t("shell.bad_param", name=literal(name), value=literal(raw), default=literal(default)),
+                   icon=":material/link_off:")
 
 
 def seed():
@@ -118,6 +103,31 @@ def playground_link(config, mode="compare"):
     """"Open in Playground" with this page's experiment in the URL."""
     st.page_link(PLAYGROUND.file, label=t("common.open_playground"), icon=":material/science:",
                  query_params={**config_to_query(config, mode), "lang": st.session_state.lang, "seed": seed()})
+
+
+def progress_bar(names, on_records=None, redraw_every=5):
+    """A progress bar for lab.runs: returns the ``on_progress`` callback that moves it ("Training <name>: step k of
+    n"), and calls ``on_records(records)`` every ``redraw_every`` updates for charts that redraw live. The bar is
+    removed when the page's script reaches its next element after training (an st.empty slot)."""
+    slot = st.empty()
+    updates = iter(range(10**9))
+
+    def report(progress):
+        slot.progress(progress.fraction, text=t("common.training", name=names[progress.current],
+                                                step=progress.step, steps=progress.steps))
+        if on_records is not None and next(updates) % redraw_every == 0:
+            on_records(progress.records)
+
+    report.slot = slot
+    return report
+
+
+def train(configs, names, data=None, on_records=None):
+    """lab.runs.train_runs behind a progress bar that disappears when the runs are done."""
+    bar = progress_bar(names, on_records)
+    records = train_runs(configs, data, bar)
+    bar.slot.empty()
+    return records
 
 
 def csv_error(err: CsvError):

@@ -1,20 +1,25 @@
-"""TrainConfig <-> URL query string, so a link opens the exact experiment. Pure functions (no streamlit).
+"""Every URL parameter of the app in one declarative table, and the one parser of query strings. Pure functions
+(no streamlit): the shell's parameters (language, seed) and the Playground's knobs (TrainConfig <-> URL, so a link
+opens the exact experiment).
 
-Each knob has a short URL name, a parser and a range; a garbage value falls back to the default and is reported.
+Each parameter has a short URL name, a parser and a range; a garbage value falls back to the default and is reported
+as ``(name, raw, default)``; names not in the table are ignored.
 """
 import math
 from dataclasses import dataclass
 
 from bn_core import ACTIVATIONS, BN_POSITIONS, DATASETS, INITS, PREPROCESSING, TrainConfig
+from lab.i18n import DEFAULT_LANG, LANGS
 
 MODES = ("compare", "single")
 MAX_DEPTH, MAX_WIDTH = 6, 512
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class Knob:
     url: str  # name in the query string
-    field: str  # TrainConfig field, or "depth"/"width" (the hidden tuple) or "mode"
+    field: str  # TrainConfig field, or "depth"/"width" (the hidden tuple) or "mode"; the shell's: its state key
     kind: type  # int, float, bool or str
     lo: float = -math.inf  # numeric range, inclusive
     hi: float = math.inf
@@ -71,6 +76,32 @@ KNOBS = (
 )
 KNOB_BY_URL = {k.url: k for k in KNOBS}
 
+# The shell's parameters, kept on every page (the sidebar writes them back into the URL).
+SHELL_PARAMS = (
+    Knob("lang", "lang", str, choices=LANGS),
+    Knob("seed", "seed", int, 0, MAX_SEED),
+)
+SHELL_DEFAULTS = {"lang": DEFAULT_LANG, "seed": 0}
+PARAMS = SHELL_PARAMS + KNOBS
+PARAM_BY_URL = {p.url: p for p in PARAMS}
+assert len(PARAM_BY_URL) == len(PARAMS), "URL names must be unique"
+
+
+def parse_query(query, params, defaults):
+    """``(values, bad)``: the typed value of each of ``params`` (its value in ``query``, else ``defaults[url]``), and
+    ``(name, raw, default text)`` for each value in the query that was garbage and fell back to its default."""
+    values, bad = {}, []
+    for p in params:
+        raw = query.get(p.url)
+        values[p.url] = defaults[p.url]
+        if raw is None:
+            continue
+        try:
+            values[p.url] = p.parse(str(raw))
+        except ValueError:
+            bad.append((p.url, str(raw), p.format(defaults[p.url])))
+    return values, bad
+
 
 def config_values(config, mode="compare"):
     """The knob values of a config, by URL name."""
@@ -84,19 +115,17 @@ def config_to_query(config, mode="compare"):
     return {url: KNOB_BY_URL[url].format(v) for url, v in config_values(config, mode).items()}
 
 
-def query_to_config(query, base=TrainConfig()):
-    """``(config, mode, bad)`` from a query-string mapping; ``bad`` lists ``(name, raw, default)`` for each value
-    that was garbage and fell back to the default. Unknown names are ignored (lang, seed are the shell's)."""
-    values, bad = config_values(base), []
-    for url, knob in KNOB_BY_URL.items():
-        raw = query.get(url)
-        if raw is None:
-            continue
-        try:
-            values[url] = knob.parse(raw)
-        except ValueError:
-            bad.append((url, raw, knob.format(values[url])))
+def values_to_config(values, base=TrainConfig()):
+    """``(config, mode)`` from typed knob values by URL name (the widgets' values, or a parsed query)."""
+    values = dict(values)
     mode = values.pop("mode")
     depth, width = values.pop("depth"), values.pop("width")
-    fields = {KNOB_BY_URL[url].field: v for url, v in values.items()}
-    return base.replace(hidden=(width,) * depth, **fields), mode, bad
+    fields = {KNOB_BY_URL[url].field: knob.kind(values[url]) for url, knob in KNOB_BY_URL.items() if url in values}
+    return base.replace(hidden=(int(width),) * int(depth), **fields), mode
+
+
+def query_to_config(query, base=TrainConfig()):
+    """``(config, mode, bad)`` from a query-string mapping (see parse_query). Names that are not knobs are ignored
+    (lang and seed are the shell's)."""
+    values, bad = parse_query(query, KNOBS, config_values(base))
+    return *values_to_config(values, base), bad

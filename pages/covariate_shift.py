@@ -6,8 +6,8 @@ from lab import shell
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
 from lab.i18n import fmt_pct, t
+from lab.lessons import common
 from lab.lessons import covariate_shift as ics
-from lab.runs import train_runs
 
 shell.start_page()
 shell.intro("ics")
@@ -33,16 +33,13 @@ with_cfg, without_cfg = ics.configs(steps, sigma, lr, shell.seed())
 names = (t("common.without_bn"), t("common.with_bn"))
 colors = (NO_BN_COLOR, BN_COLOR)
 try:
-    without_bn, with_bn = train_runs([without_cfg, with_cfg], names)
+    without_bn, with_bn = shell.train([without_cfg, with_cfg], names)
 except ConfigError as err:
     shell.config_error(err)
     st.stop()
 runs = (without_bn, with_bn)
-for record, name in zip(runs, names):
-    if record.divergence is not None:
-        st.error(t("common.diverged", name=name, step=record.divergence.step,
-                   reason=t(f"divergence.{record.divergence.reason}")) + " " + t("common.diverged_fix"),
-                 icon=":material/warning:")
+for message in common.divergence_messages(names, runs):
+    st.error(message, icon=":material/warning:")
 if any(not r.snapshots for r in runs):
     st.stop()
 
@@ -55,10 +52,7 @@ st.plotly_chart(accuracy_figure(runs, names, colors, t("ics.fig_a_title"), t("co
 st.subheader(t("ics.unit_title"))
 n_units = with_cfg.hidden[-1]
 best = ics.default_unit(without_bn)
-# A new run (or a first visit) preselects its own default unit.
-if st.session_state.get("ics_unit_run") != without_cfg or "ics_unit" not in st.session_state:
-    st.session_state.ics_unit_run = without_cfg
-    st.session_state.ics_unit = best
+common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
 unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"),
                     format_func=lambda u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u))
 left, right = st.columns(2)
@@ -71,7 +65,7 @@ right.plotly_chart(figs[1], width="stretch", key="ics_unit_bn")
 # All units, TensorBoard style, and the drift per layer
 st.subheader(t("ics.fans_title"))
 st.caption(t("ics.fans_caption"))
-layer_titles = [t("common.layer", n=i + 1) for i in range(len(with_cfg.hidden))]
+layer_titles = common.layer_titles(len(with_cfg.hidden))
 dists = [[r.dist_series(i)[0] for i in range(r.n_layers)] for r in runs]
 st.plotly_chart(layer_fans([r.steps for r in runs], dists, names, colors, layer_titles, t("ics.sigmoid_input"),
                            t("common.step")), width="stretch", key="ics_fans")

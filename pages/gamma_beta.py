@@ -5,8 +5,8 @@ from bn_core import SIGMOID_SATURATION_X, ConfigError
 from lab import shell
 from lab.figures.gamma_beta import learned_params, transform_histograms
 from lab.i18n import fmt_num, t
+from lab.lessons import common
 from lab.lessons import gamma_beta as gb
-from lab.runs import train_runs
 
 shell.start_page()
 shell.intro("gamma_beta")
@@ -22,7 +22,7 @@ with st.expander(t("common.math"), expanded=True):
 # --- A trained network and a real batch ------------------------------------------------------------------------
 config = gb.config(shell.seed())
 try:
-    (record,) = train_runs([config], [t("common.with_bn")])
+    (record,) = shell.train([config], [t("common.with_bn")])
 except ConfigError as err:
     shell.config_error(err)
     st.stop()
@@ -36,12 +36,9 @@ st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0])))
 c1, c2 = st.columns(2)
 n_layers, n_units = len(xs), xs[0].shape[1]
 layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",
-                     format_func=lambda i: t("common.layer", n=i + 1))
+                     format_func=dict(enumerate(common.layer_titles(n_layers))).get)
 best = gb.default_unit(record, layer)
-# A new layer or run (or a first visit) preselects its own default unit.
-if st.session_state.get("gb_unit_for") != (config, layer) or "gb_unit" not in st.session_state:
-    st.session_state.gb_unit_for = (config, layer)
-    st.session_state.gb_unit = best
+common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
 unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
                           format_func=lambda u: t("gamma_beta.unit_default", u=u) if u == best
                           else t("gamma_beta.unit_n", u=u))
@@ -91,7 +88,7 @@ st.plotly_chart(learned_params(
     [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
     names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
            "unit": t("gamma_beta.unit_n", u=unit_index)},
-    layer_titles=[t("common.layer", n=i + 1) for i in range(n_layers)],
+    layer_titles=common.layer_titles(n_layers),
     axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), width="stretch", key="gb_learned_params")
 
 shell.playground_link(config, mode="single")

@@ -79,7 +79,7 @@ elif run is not None:
     cols[0].metric(t("inference.acc_eval"), fmt_pct(modes.acc_eval, 1))
     cols[1].metric(t("inference.acc_train_random", m=config.batch_size), fmt_pct(modes.acc_train_random, 1))
     cols[2].metric(t("inference.acc_train_same"), fmt_pct(modes.acc_train_same, 1))
-    sentences += li.modes_sentences(t, modes, config.batch_size)
+    sentences += li.modes_sentences(modes, config.batch_size)
 
     # 2. Running averages vs population statistics ---------------------------------------------------------------
     st.header(t("inference.stats_title"))
@@ -109,7 +109,7 @@ elif run is not None:
          t("inference.pop_acc_name")),
         t("inference.sweep_x"), t("inference.sweep_gap_axis"), t("common.accuracy")),
         width="stretch", key="inf_sweep")
-    sentences += li.stats_sentences(t, sweep, momentum, config.steps)
+    sentences += li.stats_sentences(sweep, momentum, config.steps)
 
     # 3. A batch of one -------------------------------------------------------------------------------------------
     st.header(t("inference.one_title"))
@@ -122,7 +122,7 @@ elif run is not None:
     st.success(t("inference.one_eval", pred=pred_alone, prob=fmt_pct(li.softmax(one.eval_logits).max()),
                  pred_batch=int(one.in_batch_logits.argmax()), gap=fmt_num(one.max_gap, 2)),
                icon=":material/check_circle:")
-    sentences.append(li.one_sentence(t, one, example))
+    sentences.append(li.one_sentence(one, example))
 
     # 4. Folding BN away ------------------------------------------------------------------------------------------
     st.header(t("inference.fold_title"))
@@ -134,14 +134,14 @@ elif run is not None:
     st.dataframe(table.style.format({table.columns[1]: "{:.2e}", table.columns[2]: "{:.2e}"}), hide_index=True,
                  width="stretch")
     st.caption(t("inference.fold_caption", agree=check.agree, n=check.n))
-    sentences.append(li.fold_sentence(t, check, model.dtype))
+    sentences.append(li.fold_sentence(check, model.dtype))
     st.markdown(t("inference.cost_text"))
     width = st.select_slider(t("inference.width_label"), li.WIDTH_CHOICES, value=config.hidden[0],
                              help=t("inference.width_help"), key="inf_width")
     cost = li.cost_for_width(data.n_features, width, len(config.hidden), data.n_classes)
     st.plotly_chart(fig.cost_bars(cost, ways, t("inference.cost_axis"),
                                   t("inference.cost_title", width=width)), width="stretch", key="inf_cost")
-    sentences.append(li.cost_sentence(t, cost, width))
+    sentences.append(li.cost_sentence(cost, width))
 
     shell.takeaways(sentences)
 

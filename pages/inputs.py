@@ -5,9 +5,9 @@ import streamlit as st
 from bn_core import SIGMOID_SATURATION_X, ConfigError
 from lab import shell
 from lab.figures import inputs as fig
-from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.i18n import current_lang, fmt_num, t, translate
 from lab.lessons import inputs as lesson
-from lab.runs import train_runs
+from lab.lessons.common import last
 
 CHOICE_KEYS = {
     "truncated_normal": "inputs.init_truncated_normal", "normal": "inputs.init_normal",
@@ -82,13 +82,13 @@ names = [label(c) for c in choices]
 configs = [c for pair in grid.values() for c in pair]
 run_names = [f"{n} · {t(w)}" for n in names for w in ("common.with_bn", "common.without_bn")]
 try:
-    records = train_runs(configs, run_names)
+    records = shell.train(configs, run_names)
 except ConfigError as err:
     shell.config_error(err)
     st.stop()
 records_bn, records_no_bn = records[0::2], records[1::2]
 first_layers = [lesson.first_layer(*grid[c]) for c in choices]
-for message in lesson.divergences(names, records_bn, records_no_bn, t):
+for message in lesson.divergences(names, records_bn, records_no_bn):
     st.warning(message, icon=":material/warning:")
 
 st.markdown(f"**{t('inputs.hist_title')}**")
@@ -108,13 +108,13 @@ with left:
                     width="stretch", key="inputs_loss")
 with right:
     st.markdown(f"**{t('inputs.acc_title', steps=steps)}**")
-    st.plotly_chart(fig.accuracy_bars([lesson.final(r, "test_acc") for r in records_bn],
-                                      [lesson.final(r, "test_acc") for r in records_no_bn], names,
+    st.plotly_chart(fig.accuracy_bars([last(r, "test_acc") for r in records_bn],
+                                      [last(r, "test_acc") for r in records_no_bn], names,
                                       dict(with_bn=t("common.with_bn"), without_bn=t("common.without_bn"),
                                            accuracy=t("inputs.test_accuracy"))),
                     width="stretch", key="inputs_acc")
 st.caption(t("inputs.runs_caption"))
 
-shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, fmt_pct))
-worst = min(range(len(choices)), key=lambda i: lesson.final(records_no_bn[i], "test_acc"))
+shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn))
+worst = min(range(len(choices)), key=lambda i: last(records_no_bn[i], "test_acc"))
 shell.playground_link(grid[choices[worst]][0])

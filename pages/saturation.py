@@ -6,9 +6,9 @@ from bn_core import ACTIVATIONS, PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATIO
 from lab import shell
 from lab.figures import common as figures
 from lab.figures import saturation as fig
-from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
+from lab.i18n import current_lang, fmt_num, t, translate
+from lab.lessons import common
 from lab.lessons import saturation as lesson
-from lab.runs import train_runs
 
 ACTIVATION_KEYS = {"sigmoid": "saturation.act_sigmoid", "tanh": "saturation.act_tanh",
                    "relu": "saturation.act_relu", "leaky_relu": "saturation.act_leaky_relu"}
@@ -56,23 +56,23 @@ st.caption(t("saturation.setup", depth=len(b.hidden), width=b.hidden[0], batch=b
 config_bn, config_no_bn = lesson.configs(activation, sigma, steps, shell.seed())
 names = (t("common.with_bn"), t("common.without_bn"))
 try:
-    record_bn, record_no_bn = train_runs([config_bn, config_no_bn], names)
+    record_bn, record_no_bn = shell.train([config_bn, config_no_bn], names)
 except ConfigError as err:
     shell.config_error(err)
     st.stop()
-for message in lesson.divergences(names, (record_bn, record_no_bn), t):
+for message in common.divergence_messages(names, (record_bn, record_no_bn)):
     st.warning(message, icon=":material/warning:")
 
-recorded = lesson.recorded_steps(record_bn, record_no_bn)
+recorded = common.recorded_steps(record_bn, record_no_bn)
 step = recorded[-1]
 if len(recorded) > 1:
     step = st.select_slider(t("common.record_step"), recorded, value=step, help=t("saturation.step_help"))
-layer_titles = [t("common.layer", n=i + 1) for i in range(record_bn.n_layers)]
+layer_titles = common.layer_titles(record_bn.n_layers)
 measure = lesson.low_gradient_measure(activation)
 
 st.markdown(f"**{t('saturation.hist_title', step=step)}**")
 st.plotly_chart(fig.histograms_at_step(
-    lesson.hists_at(record_bn, step), lesson.hists_at(record_no_bn, step), names, activation,
+    common.hists_at(record_bn, step), common.hists_at(record_no_bn, step), names, activation,
     lesson.threshold(activation), layer_titles,
     dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
          derivative=t("common.derivative_curve"))), width="stretch", key="sat_hist")
@@ -89,12 +89,8 @@ st.plotly_chart(fig.grad_norm_lines((record_bn, record_no_bn), names, step, laye
 st.caption(t("saturation.lines_caption"))
 
 st.markdown(f"**{t('saturation.metrics_title')}**")
-st.plotly_chart(figures.metric_curves(
-    (record_bn, record_no_bn), names, (t("common.loss_title"), t("common.accuracy_title")),
-    dict(x=t("common.step"), loss=t("common.loss"), accuracy=t("common.accuracy"), train=t("common.train"),
-         test=t("common.test")),
-    divergence_text=lambda r: t("common.diverged_short", step=r.divergence.step), colors=figures.RUN_COLORS[:2]),
-    width="stretch", key="sat_metrics")
+st.plotly_chart(figures.metric_curves((record_bn, record_no_bn), names, colors=figures.PALETTE[:2],
+                                     **common.metric_text()), width="stretch", key="sat_metrics")
 
-shell.takeaways(lesson.takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct))
+shell.takeaways(lesson.takeaways(activation, step, record_bn, record_no_bn))
 shell.playground_link(config_bn)

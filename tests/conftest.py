@@ -7,6 +7,7 @@ so CI can never go green by silently skipping.
 """
 import importlib
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -36,10 +37,24 @@ def torch():
     return require_torch()
 
 
-@pytest.fixture
+@contextmanager
+def in_language(lang):
+    """Run a block with lab.i18n.t speaking ``lang`` in the test process (lesson sentences read the language from
+    session state, as in the app)."""
+    import streamlit as st
+
+    before = st.session_state.get("lang", "en")
+    st.session_state["lang"] = lang
+    try:
+        yield
+    finally:
+        st.session_state["lang"] = before
+
+
+@pytest.fixture(autouse=True)
 def english_test_process():
-    """AppTest runs a page's widget format_funcs (which call t()) in the test process too, when a test reads or sets
-    a widget value: that process's language must be set, to English unless the test says otherwise."""
+    """Every test starts in English: lesson sentences call t(), and AppTest runs a page's widget format_funcs (which
+    call t()) in the test process too, when a test reads or sets a widget value."""
     import streamlit as st
 
     st.session_state["lang"] = "en"

@@ -8,9 +8,11 @@ from plotly.subplots import make_subplots
 
 from bn_core import HIST_EDGES, PERCENTILES, activation_derivative, activation_forward
 
-BN_COLOR = "#1f5fbf"  # "with BN" is blue everywhere
-NO_BN_COLOR = "#d9480f"  # "without BN" is orange everywhere
-RUN_COLORS = (BN_COLOR, NO_BN_COLOR, "#2b8a3e", "#862e9c", "#5c940d", "#e67700")
+# Okabe & Ito's colour-blind-safe palette. "With BN" is blue and "without BN" vermillion everywhere.
+BN_COLOR = "#0072B2"
+NO_BN_COLOR = "#D55E00"
+RUN_COLOR = {"bn": BN_COLOR, "no_bn": NO_BN_COLOR}  # by run id
+PALETTE = (BN_COLOR, NO_BN_COLOR, "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # further lines, in order
 FONT = dict(size=15)
 HIST_CENTERS = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
 
@@ -43,7 +45,7 @@ def mark_divergence(fig, record, text, row=None, col=None):
                   annotation_text=text, annotation_position="top left", annotation_font_color="#c92a2a", **kw)
 
 
-def metric_curves(records, names, titles, axis, divergence_text=None, colors=RUN_COLORS):
+def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE):
     """Loss and accuracy vs step, one colour per run: train dashed, test solid.
 
     ``titles``: (loss title, accuracy title); ``axis``: dict of x/loss/accuracy axis titles and the
@@ -69,7 +71,7 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=RUN
     return style(fig, height=400)
 
 
-def layer_histograms(hists, names, activation, layer_titles, axis, colors=RUN_COLORS):
+def layer_histograms(hists, names, activation, layer_titles, axis, colors=PALETTE):
     """Per hidden layer, the activation-input histogram of each run on shared axes, the activation function and
     its derivative drawn over it (right axis).
 
@@ -120,7 +122,7 @@ def percentile_band(steps, percentiles, name, color, y_title, x_title, title=Non
     return style(fig, height=340)
 
 
-def per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=RUN_COLORS, log_y=False):
+def per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=PALETTE, log_y=False):
     """One subplot per hidden layer, one line per run: e.g. saturated share or gradient norm vs step.
 
     ``series``: per run, an array (layers, records) or None."""

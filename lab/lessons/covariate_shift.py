@@ -4,8 +4,9 @@ Pure functions over finished RunRecords; sentences are built from those numbers 
 """
 import numpy as np
 
-from bn_core import PERCENTILES, TrainConfig
+from bn_core import PERCENTILES
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons.common import PAPER_NET, bn_pair
 
 STEPS_CHOICES = (500, 1000, 2000, 3000, 5000)
 SIGMA_CHOICES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
@@ -19,10 +20,8 @@ MEDIAN = PERCENTILES.index(50)
 
 def configs(steps=DEFAULT_STEPS, sigma=DEFAULT_SIGMA, lr=DEFAULT_LR, seed=0):
     """(with BN, without BN): the paper's Figure 1 set-up on the bundled digits, same seed, same batches."""
-    with_bn = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", batch_size=60,
-                          init="normal", init_sigma=sigma, lr=lr, steps=steps, seed=seed,
-                          record_every=max(10, steps // 40), batchnorm=True)
-    return with_bn, with_bn.replace(batchnorm=False)
+    config = PAPER_NET.replace(init_sigma=sigma, lr=lr, steps=steps, seed=seed, record_every=max(10, steps // 40))
+    return bn_pair(config)
 
 
 def unit_percentiles(record):

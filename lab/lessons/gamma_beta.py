@@ -26,7 +26,7 @@ def tangent_gap(limit=LINEAR_Y):
 
 def config(seed=0):
     """The network whose batch is shown: the internal-covariate-shift lesson's default run with BN (shared cache)."""
-    return ics.configs(seed=seed)[0]
+    return ics.configs(seed=seed)[0]  # the same config: its run is trained once for both lessons
 
 
 _batches = BoundedCache(MAX_CACHED)

@@ -1,7 +1,6 @@
 """Page logic of the lesson "BN at inference": a training run that keeps every mini-batch's statistics (so the
 running averages of any BN momentum can be replayed exactly), train mode vs eval mode on the same examples, a batch
-of one, folding BN away, and the sentences of the "what this run shows" box (built with a translate function passed
-in, so they are testable without a running app). No plotly."""
+of one, folding BN away, and the sentences of the "what this run shows" box."""
 import functools
 from dataclasses import dataclass, field
 
@@ -9,13 +8,11 @@ import numpy as np
 import pandas as pd
 
 import bn_core as bc
-from lab.i18n import fmt_num, fmt_pct
+from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons.common import PAPER_NET
 from lab.runs import BoundedCache
 
-# The paper's Figure 1 network on the bundled digits: 3 hidden layers × 100 sigmoid units, BN before the sigmoid.
-DEFAULT_CONFIG = bc.TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", batchnorm=True,
-                                bn_position="before", init="normal", init_sigma=0.1, lr=0.5, batch_size=60,
-                                steps=1000, record_every=50)
+DEFAULT_CONFIG = PAPER_NET.replace(steps=1000, record_every=50)
 STEP_CHOICES = (200, 500, 1000, 2000)
 WIDTH_CHOICES = (16, 32, 64, 100, 128, 256, 512, 1024, 2048)  # the cost count's hidden width
 MOMENTA = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9)  # BN momentum values the page compares
@@ -118,8 +115,8 @@ def ema_path(values, momentum, start):
     values = np.asarray(values, dtype=np.float64)
     out = np.empty((len(values) + 1,) + values.shape[1:])
     out[0] = start
-    for t, v in enumerate(values, start=1):
-        out[t] = (1 - momentum) * out[t - 1] + momentum * v
+    for k, v in enumerate(values, start=1):
+        out[k] = (1 - momentum) * out[k - 1] + momentum * v
     return out
 
 
@@ -361,7 +358,7 @@ def _pred(probs):
     return int(np.argmax(probs))
 
 
-def modes_sentences(tr, mc, batch_size):
+def modes_sentences(mc, batch_size):
     """Train mode vs eval mode: the example's prediction in two batches, and the accuracy three ways."""
     params = dict(example=mc.example, label=mc.label, pred_random=_pred(mc.probs_random),
                   pred_same=_pred(mc.probs_same), pred_eval=_pred(mc.probs_eval),
@@ -369,15 +366,15 @@ def modes_sentences(tr, mc, batch_size):
                   same=mc.same_size - 1, train_gap=fmt_num(mc.train_batch_gap, 2),
                   eval_gap=fmt_num(mc.eval_batch_gap, 2))
     flip = params["pred_random"] != params["pred_same"]
-    first = tr("inference.tk_modes_flip" if flip else "inference.tk_modes_move", **params)
+    first = t("inference.tk_modes_flip" if flip else "inference.tk_modes_move", **params)
     collapse = mc.acc_train_same < mc.acc_eval - 0.1
-    second = tr("inference.tk_acc_collapse" if collapse else "inference.tk_acc_similar",
+    second = t("inference.tk_acc_collapse" if collapse else "inference.tk_acc_similar",
                 acc_eval=fmt_pct(mc.acc_eval, 1), acc_random=fmt_pct(mc.acc_train_random, 1),
                 acc_same=fmt_pct(mc.acc_train_same, 1), m=batch_size)
     return [first, second]
 
 
-def stats_sentences(tr, sweep, momentum, steps):
+def stats_sentences(sweep, momentum, steps):
     """Running vs population statistics: how close this momentum ends, which momentum is closest, and accuracy."""
     i = sweep.momenta.index(momentum)
     best = int(np.argmin(sweep.mean_gap))
@@ -393,23 +390,23 @@ def stats_sentences(tr, sweep, momentum, steps):
     diff = 100 * (sweep.ema_acc[i] - sweep.population_acc)
     acc_key = ("inference.tk_acc_same" if abs(diff) < 1e-9 else
                "inference.tk_acc_lower" if diff < 0 else "inference.tk_acc_higher")
-    return [tr(key, **params), tr(acc_key, ema_acc=fmt_pct(sweep.ema_acc[i], 1),
+    return [t(key, **params), t(acc_key, ema_acc=fmt_pct(sweep.ema_acc[i], 1),
                                   pop_acc=fmt_pct(sweep.population_acc, 1), diff=fmt_num(abs(diff), 2))]
 
 
-def one_sentence(tr, one, example):
+def one_sentence(one, example):
     pred, pred_batch = int(np.argmax(one.eval_logits)), int(np.argmax(one.in_batch_logits))
     key = "inference.tk_one_same" if pred == pred_batch else "inference.tk_one_differs"
-    return tr(key, example=example, pred=pred, pred_batch=pred_batch, gap=fmt_num(one.max_gap, 2))
+    return t(key, example=example, pred=pred, pred_batch=pred_batch, gap=fmt_num(one.max_gap, 2))
 
 
-def fold_sentence(tr, check, dtype):
+def fold_sentence(check, dtype):
     gap = max(check.gaps.values())
     key = "inference.tk_fold_equal" if gap <= tolerance(dtype) * check.scale else "inference.tk_fold_differ"
-    return tr(key, gap=fmt_num(gap, 2), scale=fmt_num(check.scale, 3), agree=check.agree, n=check.n)
+    return t(key, gap=fmt_num(gap, 2), scale=fmt_num(check.scale, 3), agree=check.agree, n=check.n)
 
 
-def cost_sentence(tr, cost, width):
-    return tr("inference.tk_cost", width=width, features=f"{cost['bn_features']:,}",
+def cost_sentence(cost, width):
+    return t("inference.tk_cost", width=width, features=f"{cost['bn_features']:,}",
               as_written=f"{cost['as_written']:,}", affine=f"{cost['folded_affine']:,}",
               madds=f"{cost['linear_madds']:,}", share=fmt_pct(cost["as_written"] / cost["linear_madds"], 1))

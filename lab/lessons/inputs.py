@@ -1,19 +1,20 @@
 """Logic of the lesson "Inputs and initialization": the grid of runs, the first layer's input under each choice,
-and the takeaway sentences. No streamlit here: the page passes its ``t`` (lab.i18n.t) in."""
+and the takeaway sentences."""
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core import INITS, PREPROCESSING, SIGMOID_SATURATION_X, TrainConfig, build_model, load_data
+from bn_core import INITS, PREPROCESSING, SIGMOID_SATURATION_X, build_model, load_data
+from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons.common import PAPER_NET, bn_pair, divergence_message, last
 
 AXES = ("preprocessing", "init")  # which choice the page varies, the default first
 SIGMAS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 STEPS = (100, 200, 400)
 # The paper's digit setup, small and fast: 3 sigmoid layers of 100, batch 60, plain SGD. A record costs about as
 # much as 8 training steps (probe and test passes): every 20 steps keeps the eight runs of a first load cheap.
-BASE = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", init="truncated_normal",
-                   init_sigma=0.1, preprocessing="standardize", lr=0.5, batch_size=60, steps=200, record_every=20)
+BASE = PAPER_NET.replace(init="truncated_normal", steps=200, record_every=20)
 SPREAD_TIE = 0.005  # spreads of accuracy below half a point count as "no spread"
 SATURATED_SHARE = 0.05  # from 5% of saturated first-layer inputs on, the takeaways name the choice
 
@@ -28,8 +29,7 @@ def grid(axis, init, preprocessing, sigma, steps, seed):
     base = BASE.replace(init=init, preprocessing=preprocessing, init_sigma=sigma, steps=steps, seed=seed)
     out = {}
     for choice in choices(axis):
-        c = base.replace(**{axis: choice})
-        out[choice] = (c.replace(batchnorm=True), c.replace(batchnorm=False))
+        out[choice] = bn_pair(base.replace(**{axis: choice}))
     return out
 
 
@@ -75,11 +75,6 @@ def first_layer(config_bn, config_no_bn):
     return FirstLayer(values[0], values[1], float(data.X_train.min()), float(data.X_train.max()))
 
 
-def final(record, metric):
-    """The last recorded value of a metric (a diverged run: its last finite record)."""
-    values = record.metric(metric)
-    values = values[np.isfinite(values)]
-    return float(values[-1]) if len(values) else float("nan")
 
 
 def spread(values):
@@ -89,8 +84,8 @@ def spread(values):
     return float(v[hi] - v[lo]), lo, hi
 
 
-def takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, fmt_pct):
-    """The "What this run shows" sentences, built from the runs on screen; ``t(key, **params)`` translates.
+def takeaways(axis, names, first_layers, records_bn, records_no_bn):
+    """The "What this run shows" sentences, built from the runs on screen.
 
     ``names``: the four choices' display names; ``first_layers``: a FirstLayer per choice; ``records_*``: the
     finished RunRecords per choice."""
@@ -119,8 +114,8 @@ def takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, 
         out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x))
 
     # 2. Final test accuracy across the choices: the spread with and without BN, and its ratio.
-    acc_bn = [final(r, "test_acc") for r in records_bn]
-    acc_no = [final(r, "test_acc") for r in records_no_bn]
+    acc_bn = [last(r, "test_acc") for r in records_bn]
+    acc_no = [last(r, "test_acc") for r in records_no_bn]
     s_bn, lo_bn, hi_bn = spread(acc_bn)
     s_no, lo_no, hi_no = spread(acc_no)
     out.append(t("inputs.tk_acc_no_bn", steps=records_bn[0].config.steps, lo=pct(acc_no[lo_no]),
@@ -146,19 +141,15 @@ def takeaways(axis, names, first_layers, records_bn, records_no_bn, t, fmt_num, 
         out.append(t("inputs.tk_worst_bn_trails", **params))
 
     # 4. Test loss: the same story in the loss the network minimizes.
-    loss_bn = [final(r, "test_loss") for r in records_bn]
-    loss_no = [final(r, "test_loss") for r in records_no_bn]
+    loss_bn = [last(r, "test_loss") for r in records_bn]
+    loss_no = [last(r, "test_loss") for r in records_no_bn]
     out.append(t("inputs.tk_loss", no_lo=fmt_num(min(loss_no)), no_hi=fmt_num(max(loss_no)),
                  bn_lo=fmt_num(min(loss_bn)), bn_hi=fmt_num(max(loss_bn))))
     return out
 
 
-def divergences(names, records_bn, records_no_bn, t):
-    """A message for each run that diverged: which one, at which step, why, and the fix."""
-    out = []
-    for name, r_bn, r_no in zip(names, records_bn, records_no_bn):
-        for r, which in ((r_no, t("common.without_bn")), (r_bn, t("common.with_bn"))):
-            if r.divergence is not None:
-                out.append(t("common.diverged", name=f"{name} · {which}", step=r.divergence.step,
-                             reason=t(f"divergence.{r.divergence.reason}")) + " " + t("common.diverged_fix"))
-    return out
+def divergences(names, records_bn, records_no_bn):
+    """A message for each run that diverged, named by its choice and BN or not."""
+    return [m for name, r_bn, r_no in zip(names, records_bn, records_no_bn)
+            for r, which in ((r_no, "common.without_bn"), (r_bn, "common.with_bn"))
+            if (m := divergence_message(f"{name} · {t(which)}", r)) is not None]

@@ -1,5 +1,5 @@
-"""Playground page logic: widgets <-> TrainConfig <-> URL, the runs to train (compare or single), the partial run
-kept when training is stopped, CSV uploads, the decision-boundary grid, takeaway sentences and the CSV export.
+"""Playground logic: widgets <-> TrainConfig <-> URL, the runs to train (compare or single), when to train
+(TrainControl), CSV uploads, the decision-boundary grid, takeaway sentences and the CSV export.
 
 The functions take the session state / query params as plain mappings, so they are testable without a running app.
 """
@@ -22,14 +22,11 @@ from bn_core import (
     dataset_from_arrays,
     load_csv,
 )
-from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import fmt_num, fmt_pct, t
-from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config
+from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config, values_to_config
 
 WIDGET = "pg_"  # session-state key of the widget of knob <url>: "pg_<url>"
 APPLIED = "pg_applied"  # the knob query the page last applied to its widgets or wrote to the URL
-AUTOTRAIN = "pg_autotrain"  # train without a click on the next run (first load, or a link just opened)
-PARTIAL = "pg_partial"  # (configs, records) of the last run that was stopped before it finished: one, never a list
 UPLOAD = "pg_upload"  # (digest, Dataset, feature names) of the last parsed upload: one
 TWO_D = ("spiral", "circles", "xor", "gaussian")
 
@@ -43,7 +40,6 @@ CHOICE_KEYS = {
     "bnpos": {p: f"playground.bnpos_{p}" for p in BN_POSITIONS},
 }
 RUN_KEYS = {"bn": "common.with_bn", "no_bn": "common.without_bn"}
-RUN_COLORS = {"bn": BN_COLOR, "no_bn": NO_BN_COLOR}
 
 
 def choice_label(url, value):
@@ -90,23 +86,23 @@ def sync_from_url(state, query_params):
         config, mode, bad = query_to_config(url)
         _set_widgets(state, config_values(config, mode))
         state[APPLIED] = url
-        state[AUTOTRAIN] = True
+        TrainControl(state).autostart()
         return bad
     config, mode, _ = query_to_config(applied)
     _set_widgets(state, config_values(config, mode), only_missing=True)
     return []
 
 
-def widget_query(state):
-    """The knob query of the widgets' current values."""
-    return {url: knob.format(knob.kind(state[WIDGET + url])) for url, knob in KNOB_BY_URL.items()}
+def widget_values(state):
+    """The knob values of the widgets, typed, by URL name."""
+    return {url: knob.kind(state[WIDGET + url]) for url, knob in KNOB_BY_URL.items()}
 
 
 def config_from_widgets(state, seed):
     """``(config, mode, query)``: the experiment the widgets describe, and its knob query for the URL."""
-    query = widget_query(state)
-    config, mode, _ = query_to_config(query)
-    return config.replace(seed=int(seed)), mode, query
+    config, mode = values_to_config(widget_values(state))
+    config = config.replace(seed=int(seed))
+    return config, mode, config_to_query(config, mode)
 
 
 def write_url(state, query_params, query):
@@ -136,26 +132,63 @@ def run_names(run_ids):
     return [t(RUN_KEYS[r]) for r in run_ids]
 
 
-def remember_partial(state, configs, records):
-    """Keep the records of the run in progress, so a Stop (which reruns the script) can show them."""
-    state[PARTIAL] = (tuple(configs), records)
-
-
-def partial_for(state, configs):
-    """The records of a stopped run of exactly these configs, or None."""
-    kept = state.get(PARTIAL)
-    if kept is None or kept[0] != tuple(configs):
-        return None
-    return kept[1]
-
-
-def is_stopped(record):
-    return record is None or record.status not in ("finished", "diverged")
-
-
 def drawable(records):
     """True when at least one run has a record point to draw."""
     return any(r is not None and r.snapshots for r in records)
+
+
+class TrainControl:
+    """When the Playground trains, over the session state (testable without a running app):
+
+    - the first load, or a link just opened, trains at once (autostart);
+    - otherwise the Train button trains; configs already trained are shown at once;
+    - a rerun while training (another widget moved) goes on following the same training;
+    - Stop (a button callback) ends this session's training: what was trained so far stays on screen, marked
+      stopped, until the settings change or Train is pressed.
+    """
+
+    AUTOTRAIN = "pg_autotrain"  # train without a click on the next run
+    PARTIAL = "pg_partial"  # (configs, records) of the training in progress or last stopped: one, never a list
+    STOPPED = "pg_stopped"  # Stop was pressed for the training in PARTIAL
+
+    def __init__(self, state):
+        self.state = state
+
+    def autostart(self):
+        self.state[self.AUTOTRAIN] = True
+
+    def stop(self):
+        """The Stop button's callback."""
+        self.state[self.STOPPED] = True
+
+    def decide(self, configs, ready, pressed, all_cached):
+        """"train" (train, follow or show what is cached), "partial" (show the stopped run) or "idle"."""
+        autostart = self.state.pop(self.AUTOTRAIN, False)
+        if not ready:
+            return "idle"
+        if all_cached or pressed or autostart:
+            self.state.pop(self.STOPPED, None)
+            return "train"
+        if self.partial(configs) is None:
+            return "idle"
+        return "partial" if self.state.get(self.STOPPED) else "train"
+
+    def remember(self, configs, records):
+        """Keep the records of the training in progress, so a Stop (which reruns the script) can show them."""
+        self.state[self.PARTIAL] = (tuple(configs), records)
+
+    def partial(self, configs):
+        """The records of the training in progress or stopped, for exactly these configs, or None."""
+        kept = self.state.get(self.PARTIAL)
+        return None if kept is None or kept[0] != tuple(configs) else kept[1]
+
+    def finished(self):
+        self.state.pop(self.PARTIAL, None)
+        self.state.pop(self.STOPPED, None)
+
+
+def is_stopped(record):
+    return record is None or not record.done
 
 
 # ---- CSV upload ----
@@ -196,20 +229,8 @@ def read_upload(state, data, label, config):
 
 # ---- records -> what the charts show ----
 
-def hist_steps(records):
-    """The recorded steps of all runs, for the histogram step slider."""
-    return sorted({int(s) for r in records if r is not None for s in r.steps})
 
 
-def hists_at(record, step):
-    """Per hidden layer, the activation-input histogram counts at ``step``; None when the run has no record there
-    (not started, or diverged before it)."""
-    if record is None or not record.snapshots:
-        return None
-    where = np.flatnonzero(record.steps == step)
-    if not len(where):
-        return None
-    return [record.dist_series(layer)[1][where[0]] for layer in range(record.n_layers)]
 
 
 def boundary_grid(data, n=121):
@@ -232,6 +253,13 @@ def predict_grid(record, points, n):
         return None
     with np.errstate(all="ignore"):
         return model.predict(points).reshape(n, n)
+
+
+def boundary_titles(records, names):
+    """Each decision-boundary panel's title: the run's name and, once it has recorded, its test accuracy."""
+    return [name if r is None or not r.snapshots else
+            t("playground.boundary_panel", name=name, acc=fmt_pct(r.metric("test_acc")[-1], 1))
+            for r, name in zip(records, names)]
 
 
 def export_csv(records, run_ids):

@@ -1,12 +1,13 @@
 """Logic of the lesson "Sigmoid saturation": the pair of runs, what is read off them at a chosen step, and the
-takeaway sentences. No streamlit here: the page passes its ``t`` (lab.i18n.t) in."""
+takeaway sentences."""
 import numpy as np
 
-from bn_core import SIGMOID_SATURATION_X, TANH_SATURATION_X, TrainConfig
+from bn_core import SIGMOID_SATURATION_X, TANH_SATURATION_X
+from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons.common import PAPER_NET, bn_pair, last, record_index
 
 # Without BN a large initial σ drives most sigmoid inputs far past ±3.64 at once; with BN none get there.
-BASE = TrainConfig(dataset="digits", hidden=(100, 100, 100), activation="sigmoid", init="normal", init_sigma=1.5,
-                   preprocessing="standardize", lr=0.5, batch_size=60, steps=300, record_every=10)
+BASE = PAPER_NET.replace(init_sigma=1.5, steps=300, record_every=10)
 # A σ per activation that shows its story without diverging at once (ReLU without BN explodes from σ ≈ 0.2 on).
 DEFAULT_SIGMA = {"sigmoid": 1.5, "tanh": 1.0, "relu": 0.1, "leaky_relu": 0.1}
 SIGMAS = (0.05, 0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -17,8 +18,7 @@ FLOOR = 0.01  # a share below 1% counts as none
 
 def configs(activation, sigma, steps, seed):
     """(with BN, without BN): the same network, weights and mini-batches."""
-    c = BASE.replace(activation=activation, init_sigma=sigma, steps=steps, seed=seed)
-    return c.replace(batchnorm=True), c.replace(batchnorm=False)
+    return bn_pair(BASE.replace(activation=activation, init_sigma=sigma, steps=steps, seed=seed))
 
 
 def counts_dead(activation):
@@ -36,21 +36,10 @@ def low_gradient_measure(activation):
     return "dead" if counts_dead(activation) else "saturated"
 
 
-def recorded_steps(*records):
-    """Every step at which any of the runs recorded, in order (a diverged run records fewer)."""
-    return sorted({int(s) for r in records for s in r.steps})
 
 
-def record_index(record, step):
-    """The index of the last record at or before ``step`` (a diverged run stops early: its last record)."""
-    steps = record.steps
-    return max(0, int(np.searchsorted(steps, step, side="right")) - 1)
 
 
-def hists_at(record, step):
-    """Per hidden layer, the activation-input histogram counts on HIST_EDGES at ``step`` (or just before)."""
-    i = record_index(record, step)
-    return [record.dist_series(layer)[1][i] for layer in range(record.n_layers)]
 
 
 def series(record, name):
@@ -63,10 +52,6 @@ def at(record, name, step):
     return series(record, name)[:, record_index(record, step)]
 
 
-def final(record, metric):
-    values = record.metric(metric)
-    values = values[np.isfinite(values)]
-    return float(values[-1]) if len(values) else float("nan")
 
 
 def grad_phrase(r_no, r_bn):
@@ -80,7 +65,7 @@ def grad_phrase(r_no, r_bn):
     return "saturation.tk_grad_plain"
 
 
-def takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct):
+def takeaways(activation, step, record_bn, record_no_bn):
     """The "What this run shows" sentences for the step on screen, built from the two runs' numbers."""
     out = []
     n = record_bn.n_layers
@@ -115,7 +100,7 @@ def takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct):
         out.append(t(grad_phrase(r_no, r_bn), **params))
 
     # 3. What it does to learning.
-    acc_bn, acc_no = final(record_bn, "test_acc"), final(record_no_bn, "test_acc")
+    acc_bn, acc_no = last(record_bn, "test_acc"), last(record_no_bn, "test_acc")
     params = dict(steps=record_bn.config.steps, bn=fmt_pct(acc_bn, 1), no=fmt_pct(acc_no, 1),
                   gap=fmt_num(100 * abs(acc_bn - acc_no), 2))
     if abs(acc_bn - acc_no) < 0.005:
@@ -125,10 +110,3 @@ def takeaways(activation, step, record_bn, record_no_bn, t, fmt_num, fmt_pct):
     else:
         out.append(t("saturation.tk_acc_no_bn_ahead", **params))
     return out
-
-
-def divergences(names, records, t):
-    """A message for each run that diverged: at which step, why, and the fix."""
-    return [t("common.diverged", name=name, step=r.divergence.step, reason=t(f"divergence.{r.divergence.reason}"))
-            + " " + t("common.diverged_fix") for name, r in zip(names, records) if r.divergence is not None]
-

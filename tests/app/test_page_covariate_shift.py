@@ -29,7 +29,6 @@ def runs():
     return bc.train(with_cfg), bc.train(without_cfg)
 
 
-pytestmark = pytest.mark.usefixtures("english_test_process")
 
 
 # --- The page -----------------------------------------------------------------------------------------------------

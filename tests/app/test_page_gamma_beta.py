@@ -29,7 +29,6 @@ def record():
     return bc.train(gb.config(0).replace(steps=300))
 
 
-pytestmark = pytest.mark.usefixtures("english_test_process")
 
 
 # --- The page -----------------------------------------------------------------------------------------------------

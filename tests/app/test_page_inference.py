@@ -7,6 +7,7 @@ import string
 import numpy as np
 import pytest
 from apptest_util import all_text, no_exception, open_page
+from conftest import in_language
 
 import bn_core as bc
 from lab.figures import inference as fi
@@ -175,25 +176,29 @@ def _tr(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_sentences_follow_the_numbers(run, lang):
-    tr = _tr(lang)
+    with in_language(lang):
+        _sentences_follow_the_numbers(run, _tr(lang))
+
+
+def _sentences_follow_the_numbers(run, tr):
     sweep = li.momentum_sweep(run)
     best = li.MOMENTA[int(np.argmin(sweep.mean_gap))]
-    lag = li.stats_sentences(tr, sweep, li.MOMENTA[0], SMALL.steps)
+    lag = li.stats_sentences(sweep, li.MOMENTA[0], SMALL.steps)
     assert _params_of(tr, "inference.tk_ema_lag", lag[0])["momentum"] == "0.001"
-    assert _params_of(tr, "inference.tk_ema_best", li.stats_sentences(tr, sweep, best, SMALL.steps)[0])
-    noisy = li.stats_sentences(tr, sweep, li.MOMENTA[-1], SMALL.steps)[0]
+    assert _params_of(tr, "inference.tk_ema_best", li.stats_sentences(sweep, best, SMALL.steps)[0])
+    noisy = li.stats_sentences(sweep, li.MOMENTA[-1], SMALL.steps)[0]
     assert sweep.mean_gap[-1] > li.NEAR_BEST * sweep.mean_gap.min()  # momentum 0.9 jitters well away from the best
     assert _params_of(tr, "inference.tk_ema_noisy", noisy)["best"] == f"{best:g}"
-    sentences = {s for a in li.MOMENTA for s in li.stats_sentences(tr, sweep, a, SMALL.steps)}
+    sentences = {s for a in li.MOMENTA for s in li.stats_sentences(sweep, a, SMALL.steps)}
     assert len(sentences) >= len(li.MOMENTA)  # every momentum says something different
     model = li.with_statistics(run, run.final_population)
     X, y = run.data.X_test, run.data.y_test
-    modes = li.modes_sentences(tr, li.compare_modes(model, X, y, 0, 60, 0), 60)
-    other = li.modes_sentences(tr, li.compare_modes(model, X, y, 5, 60, 0), 60)
+    modes = li.modes_sentences(li.compare_modes(model, X, y, 0, 60, 0), 60)
+    other = li.modes_sentences(li.compare_modes(model, X, y, 5, 60, 0), 60)
     assert modes[0] != other[0]
-    one = li.one_sentence(tr, li.batch_of_one(model, X, 0), 0)
-    fold = li.fold_sentence(tr, li.fold_check(model, X), np.float32)
-    cost = li.cost_sentence(tr, li.cost_for_width(64, 512, 3, 10), 512)
+    one = li.one_sentence(li.batch_of_one(model, X, 0), 0)
+    fold = li.fold_sentence(li.fold_check(model, X), np.float32)
+    cost = li.cost_sentence(li.cost_for_width(64, 512, 3, 10), 512)
     assert "9,216" in cost and "512" in cost  # 6 operations × 3 × 512 units
     for s in lag + modes + [one, fold, cost]:
         assert s and "{" not in s and "}" not in s
@@ -214,13 +219,12 @@ def _params_of(tr, key, sentence):
 
 
 def test_accuracy_sentence_chooses_by_sign():
-    tr = _tr("en")
     sweep = li.MomentumSweep((0.1, 0.5), np.array([0.01, 0.02]), np.array([0.01, 0.02]), np.array([0.9, 0.95]), 0.92)
-    lower = li.stats_sentences(tr, sweep, 0.1, 100)[1]
-    higher = li.stats_sentences(tr, sweep, 0.5, 100)[1]
+    lower = li.stats_sentences(sweep, 0.1, 100)[1]
+    higher = li.stats_sentences(sweep, 0.5, 100)[1]
     assert "lower" in lower and "2 points" in lower and "higher" in higher and "3 points" in higher
     equal = li.MomentumSweep((0.1,), np.array([0.01]), np.array([0.01]), np.array([0.92]), 0.92)
-    assert "the same" in li.stats_sentences(tr, equal, 0.1, 100)[1]
+    assert "the same" in li.stats_sentences(equal, 0.1, 100)[1]
 
 
 # --- Figures ---------------------------------------------------------------------------------------------------

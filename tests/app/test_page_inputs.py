@@ -1,15 +1,16 @@
 """The lesson "Inputs and initialization": its logic, its figure builders, and the page under AppTest."""
-from functools import partial
 
 import numpy as np
 import pytest
 from apptest_util import no_exception, open_page, takeaway_text
+from conftest import in_language
 
 from bn_core import SIGMOID_SATURATION_X, TrainConfig, train, truncated_normal
 from lab.figures import inputs as fig
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import LANGS, fmt_num, fmt_pct, translate
 from lab.lessons import inputs as lesson
+from lab.lessons.common import last
 
 PAGE = "pages/inputs.py"
 TINY = dict(steps=20, record_every=10)
@@ -58,18 +59,17 @@ def test_first_layer_scale_follows_sigma_without_bn_and_not_with_it():
 def test_takeaways_are_built_from_the_runs(runs):
     grid, records, firsts = runs
     names = list(grid)
-    en = partial(translate, "en")
     rb, rn = [records[c][0] for c in names], [records[c][1] for c in names]
-    sentences = lesson.takeaways("preprocessing", names, [firsts[c] for c in names], rb, rn, en, fmt_num, fmt_pct)
+    sentences = lesson.takeaways("preprocessing", names, [firsts[c] for c in names], rb, rn)
     text = " ".join(sentences)
-    acc_no = [lesson.final(r, "test_acc") for r in rn]
+    acc_no = [last(r, "test_acc") for r in rn]
     assert fmt_pct(max(acc_no), 1) in text and fmt_pct(min(acc_no), 1) in text
     stds = [firsts[c].std_without for c in names]
     assert fmt_num(max(stds)) in text and names[int(np.argmax(stds))] in text
     assert fmt_num(SIGMOID_SATURATION_X, 3) in text
     assert all("{" not in s for s in sentences)
-    zh = lesson.takeaways("preprocessing", names, [firsts[c] for c in names], rb, rn, partial(translate, "zh"),
-                          fmt_num, fmt_pct)
+    with in_language("zh"):
+        zh = lesson.takeaways("preprocessing", names, [firsts[c] for c in names], rb, rn)
     assert len(zh) == len(sentences) and zh != sentences
 
 
@@ -81,7 +81,7 @@ def test_divergence_messages_name_the_step_and_the_fix():
     diverged = train(TrainConfig(batchnorm=False, init="normal", init_sigma=3.0, activation="relu", lr=5.0, **TINY))
     assert diverged.divergence is not None
     ok = train(TrainConfig(**TINY))
-    messages = lesson.divergences(["raw"], [ok], [diverged], partial(translate, "en"))
+    messages = lesson.divergences(["raw"], [ok], [diverged])
     assert len(messages) == 1 and f"step {diverged.divergence.step}" in messages[0]
     assert translate("en", "common.diverged_fix") in messages[0]
 

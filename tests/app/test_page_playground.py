@@ -11,7 +11,8 @@ from streamlit.testing.v1 import app_test
 
 import lab.lessons.playground as pg
 from bn_core import RunRecord, TrainConfig, load_data, train_steps
-from lab.i18n import LANGS, table, translate
+from lab.i18n import LANGS, literal, table, translate
+from lab.lessons import common
 from lab.urlparams import KNOBS, config_to_query
 
 PAGE = "pages/playground.py"
@@ -166,7 +167,7 @@ def test_garbage_url_parameters_warn_and_fall_back(lang):
     no_exception(at)
     warnings = [w.value for w in at.warning]
     for name, raw, default in (("lr", "abc", "0.5"), ("depth", "99", "3"), ("act", "foo", "sigmoid")):
-        assert tr(lang, "shell.bad_param", name=name, value=raw, default=default) in warnings
+        assert tr(lang, "shell.bad_param", name=literal(name), value=literal(raw), default=literal(default)) in warnings
     assert len(charts(at)) == 3  # still trains, with the defaults
     query = at.query_params
     assert [query["lr"], query["depth"], query["act"]] in (["0.5", "3", "sigmoid"], [["0.5"], ["3"], ["sigmoid"]])
@@ -258,7 +259,7 @@ def test_sync_from_url_applies_links_once_and_restores_dropped_widgets():
     state = {}
     bad = pg.sync_from_url(state, {"lr": "abc", "depth": "2", "lang": "zh"})
     assert bad == [("lr", "abc", "0.5")]
-    assert state["pg_depth"] == 2 and state["pg_lr"] == 0.5 and state.pop(pg.AUTOTRAIN)
+    assert state["pg_depth"] == 2 and state["pg_lr"] == 0.5 and state.pop(pg.TrainControl.AUTOTRAIN)
     config, mode, query = pg.config_from_widgets(state, seed=7)
     assert config.hidden == (100, 100) and config.seed == 7 and mode == "compare"
     query_params = {}
@@ -268,11 +269,11 @@ def test_sync_from_url_applies_links_once_and_restores_dropped_widgets():
     assert pg.sync_from_url(state, query_params) == [] and state["pg_depth"] == 4
     del state["pg_depth"]  # Streamlit dropped the widget on a page switch; the URL lost its knobs too
     pg.sync_from_url(state, {})
-    assert state["pg_depth"] == 2 and pg.AUTOTRAIN not in state
+    assert state["pg_depth"] == 2 and pg.TrainControl.AUTOTRAIN not in state
     link = config_to_query(TrainConfig(hidden=(8,), dataset="xor"), "single")  # a link from a lesson
     pg.sync_from_url(state, link)
     assert state["pg_depth"] == 1 and state["pg_width"] == 8 and state["pg_mode"] == "single"
-    assert state[pg.AUTOTRAIN]
+    assert state[pg.TrainControl.AUTOTRAIN]
 
 
 def test_run_plan_compare_is_the_same_config_with_and_without_bn():
@@ -291,19 +292,33 @@ def test_a_stopped_run_is_kept_for_its_config_only():
         records[0] = record
         if n == 3:
             break
-    live.close()  # what a Stop (a rerun interrupting the loop) does
-    state = {}
-    pg.remember_partial(state, [config], records)
-    kept = pg.partial_for(state, [config])
+    live.close()  # what a Stop does to the training
+    control = pg.TrainControl({})
+    control.remember([config], records)
+    kept = control.partial([config])
     assert kept[0].status == "stopped" and kept[0].steps_done == 30 and pg.is_stopped(kept[0])
-    assert pg.partial_for(state, [config.replace(steps=200)]) is None
-    assert list(pg.hist_steps(kept)) == [0, 10, 20, 30]
-    assert pg.hists_at(kept[0], 40) is None and len(pg.hists_at(kept[0], 20)) == 1
-    with pytest.MonkeyPatch.context() as m:  # the second run of a compare pair had not started
-        m.setattr(pg, "t", lambda key, **p: translate("en", key, **p))
-        said = pg.takeaways([kept[0], None], ["bn", "no_bn"], chance=0.5)
-    assert "The run with BN was stopped at step 30, so its numbers are for a partial run." in said
-    assert translate("en", "playground.not_started", name="without BN") in said
+    assert control.partial([config.replace(steps=200)]) is None
+    assert common.recorded_steps(*kept) == [0, 10, 20, 30]
+
+
+def test_train_control_decides_when_to_train():
+    configs = [TrainConfig(steps=10)]
+    control = pg.TrainControl({})
+    assert control.decide(configs, ready=True, pressed=False, all_cached=False) == "idle"  # waits for Train
+    assert control.decide(configs, ready=False, pressed=True, all_cached=False) == "idle"  # cannot train
+    assert control.decide(configs, ready=True, pressed=True, all_cached=False) == "train"
+    assert control.decide(configs, ready=True, pressed=False, all_cached=True) == "train"  # shown at once
+    control.autostart()  # a link just opened
+    assert control.decide(configs, ready=True, pressed=False, all_cached=False) == "train"
+    assert control.decide(configs, ready=True, pressed=False, all_cached=False) == "idle"  # autostart is used once
+    control.remember(configs, [None])  # training, and another widget moved: keep following it
+    assert control.decide(configs, ready=True, pressed=False, all_cached=False) == "train"
+    control.stop()
+    assert control.decide(configs, ready=True, pressed=False, all_cached=False) == "partial"
+    assert control.decide([TrainConfig(steps=20)], ready=True, pressed=False, all_cached=False) == "idle"
+    assert control.decide(configs, ready=True, pressed=True, all_cached=False) == "train"  # Train again
+    control.finished()
+    assert control.partial(configs) is None
 
 
 def test_read_upload_reports_csv_errors_and_caches_the_last_parse():
@@ -352,6 +367,7 @@ def _fake(acc, status="finished", steps=None):
     f.snapshots = list(range(len(acc)))
     f.steps = np.arange(len(acc)) * 10 if steps is None else np.asarray(steps)
     f.status, f.divergence, f.steps_done = status, None, int(f.steps[-1])
+    f.done = status in ("finished", "diverged")
     f.metric = lambda name: np.asarray(acc if name == "test_acc" else [0.5] * len(acc), float)
     f.first_step_reaching = lambda target, metric="test_acc": RunRecord.first_step_reaching(f, target, metric)
     return f

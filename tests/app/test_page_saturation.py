@@ -4,11 +4,13 @@ from functools import partial
 import numpy as np
 import pytest
 from apptest_util import no_exception, open_page, takeaway_text
+from conftest import in_language
 
 from bn_core import ACTIVATIONS, HIST_EDGES, SIGMOID_SATURATION_X, TANH_SATURATION_X, activation_derivative, train
 from lab.figures import saturation as fig
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.i18n import LANGS, fmt_num, fmt_pct, translate
+from lab.lessons import common
 from lab.lessons import saturation as lesson
 
 PAGE = "pages/saturation.py"
@@ -51,10 +53,11 @@ def test_configs_differ_in_bn_only():
 
 def test_reading_a_step(pair):
     record_bn, _ = pair
-    assert list(record_bn.steps) == [0, 20, 40, 60] == lesson.recorded_steps(*pair)
-    assert lesson.record_index(record_bn, 0) == 0 and lesson.record_index(record_bn, 39) == 1
-    assert lesson.record_index(record_bn, 10_000) == 3
-    hists = lesson.hists_at(record_bn, 40)
+    assert list(record_bn.steps) == [0, 20, 40, 60] == common.recorded_steps(*pair)
+    assert common.record_index(record_bn, 0) == 0 and common.record_index(record_bn, 39) == 1
+    assert common.record_index(record_bn, 10_000) == 3 and common.record_index(None, 0) is None
+    assert common.reached(record_bn, 60) and not common.reached(record_bn, 61)
+    hists = common.hists_at(record_bn, 40)
     assert len(hists) == 3 and all(len(h) == len(HIST_EDGES) - 1 for h in hists)
     assert np.array_equal(hists[1], record_bn.dist_series(1)[1][2])
     assert lesson.series(record_bn, "grad_norm").shape == (3, 4)
@@ -62,18 +65,19 @@ def test_reading_a_step(pair):
 
 def test_takeaways_follow_the_numbers_and_the_step(pair):
     record_bn, record_no_bn = pair
-    at0 = lesson.takeaways("sigmoid", 0, record_bn, record_no_bn, EN, fmt_num, fmt_pct)
-    at60 = lesson.takeaways("sigmoid", 60, record_bn, record_no_bn, EN, fmt_num, fmt_pct)
+    at0 = lesson.takeaways("sigmoid", 0, record_bn, record_no_bn)
+    at60 = lesson.takeaways("sigmoid", 60, record_bn, record_no_bn)
     assert at0 != at60 and "step 0" in at0[0] and "step 60" in at60[0]
     sat = lesson.at(record_no_bn, "saturated", 0)
     assert all(fmt_pct(v, 0) in at0[0] for v in sat)
     assert fmt_num(SIGMOID_SATURATION_X, 3) in at0[0]
     g = lesson.at(record_no_bn, "grad_norm", 60)
     assert fmt_num(g[0] / g[-1], 2) in at60[2]
-    acc = lesson.final(record_bn, "test_acc")
+    acc = common.last(record_bn, "test_acc")
     assert fmt_pct(acc, 1) in at60[-1]
     assert all("{" not in s for s in at0 + at60)
-    zh = lesson.takeaways("sigmoid", 0, record_bn, record_no_bn, partial(translate, "zh"), fmt_num, fmt_pct)
+    with in_language("zh"):
+        zh = lesson.takeaways("sigmoid", 0, record_bn, record_no_bn)
     assert len(zh) == len(at0) and zh != at0
 
 
@@ -87,14 +91,14 @@ def test_divergence_message():
     bn, no = lesson.configs("relu", 3.0, 20, 0)
     record = train(no.replace(record_every=10))
     assert record.divergence is not None
-    (message,) = lesson.divergences(["without BN"], [record], EN)
+    (message,) = common.divergence_messages(["without BN"], [record])
     assert f"step {record.divergence.step}" in message and EN("common.diverged_fix") in message
 
 
 def test_histograms_at_step_figure(pair):
     record_bn, record_no_bn = pair
     axis = dict(x="input", share="share", activation="act", derivative="der")
-    f = fig.histograms_at_step(lesson.hists_at(record_bn, 0), lesson.hists_at(record_no_bn, 0), ("BN", "no BN"),
+    f = fig.histograms_at_step(common.hists_at(record_bn, 0), common.hists_at(record_no_bn, 0), ("BN", "no BN"),
                                "sigmoid", SIGMOID_SATURATION_X, ["l1", "l2", "l3"], axis)
     bars = [tr for tr in f.data if tr.type == "bar"]
     assert len(bars) == 6 and {tr.marker.color for tr in bars} == {BN_COLOR, NO_BN_COLOR}
@@ -102,7 +106,7 @@ def test_histograms_at_step_figure(pair):
     assert len([tr for tr in f.data if tr.type == "scatter"]) == 6  # activation + derivative per layer
     assert len(f.layout.shapes) == 6  # two saturated zones per layer
     assert f.layout.xaxis.title.text == "input" and f.layout.yaxis.title.text == "share"
-    relu = fig.histograms_at_step(lesson.hists_at(record_bn, 0), lesson.hists_at(record_no_bn, 0), ("BN", "no BN"),
+    relu = fig.histograms_at_step(common.hists_at(record_bn, 0), common.hists_at(record_no_bn, 0), ("BN", "no BN"),
                                   "relu", 0.0, ["l1", "l2", "l3"], axis)
     assert len(relu.layout.shapes) == 3 and relu.layout.shapes[0].x1 == 0.0
 
