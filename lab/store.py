@@ -30,6 +30,7 @@ import logging
 import numbers
 import os
 import pickle
+import re
 import socket
 import struct
 import sys
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 ENGINE_DIR = Path(bn_core.__file__).resolve().parent
 MAGIC = b"BNLRUN01"  # the entry format; another format is just a bad entry, rewritten
 HEADER = struct.Struct(">8s16s32sQ")  # magic, engine version (16 hex digits), sha256 of the payload, payload length
-ZLIB_LEVEL = 1  # float arrays barely compress: on the default record level 1 is within 5% of level 9, 10× faster
+ZLIB_LEVEL = 1  # float arrays barely compress: on the default record, 6% over level 9's size in a tenth of its time
 PROGRESS_TTL = 60.0  # seconds: progress not updated for this long belongs to a trainer that died
 STALE_TEMP = 3600.0  # seconds: a temp file this old was left by a writer that died
 DEFAULT_MAX_MB = 1024
@@ -360,16 +361,17 @@ class DiskStore:
     def _scan(self, folder):
         """(mtime_ns, name, size, path) of each entry in ``folder``; removes temp files left by dead writers."""
         found = []
-        for path in folder.iterdir():
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            if path.name.endswith(".tmp"):
-                if time.time() - st.st_mtime > STALE_TEMP:
-                    path.unlink(missing_ok=True)
-            elif path.name.endswith(self.SUFFIX):
-                found.append((st.st_mtime_ns, path.name, st.st_size, path))
+        with os.scandir(folder) as it:
+            for entry in it:
+                try:
+                    st = entry.stat()
+                except OSError:  # removed meanwhile
+                    continue
+                if entry.name.endswith(".tmp"):
+                    if time.time() - st.st_mtime > STALE_TEMP:
+                        Path(entry.path).unlink(missing_ok=True)
+                elif entry.name.endswith(self.SUFFIX):
+                    found.append((st.st_mtime_ns, entry.name, st.st_size, Path(entry.path)))
         return found
 
     def _evict(self):
@@ -403,12 +405,12 @@ return 0
 
 
 def redacted(url):
-    """The URL without its password, for messages."""
+    """The URL without its password (``user:password@`` or ``?password=``), for messages."""
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
         creds, _, host = rest.rpartition("@")
         rest = f"{creds.partition(':')[0]}:***@{host}" if ":" in creds else f"***@{host}"
-    return scheme + sep + rest
+    return scheme + sep + re.sub(r"(password=)[^&]*", r"\1***", rest)
 
 
 class RedisStore:

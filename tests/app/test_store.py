@@ -20,7 +20,7 @@ from conftest import require_binary
 
 import lab.store as store_module
 from bn_core import TrainConfig, train
-from lab.store import HEADER, MAGIC, DiskStore, RedisStore, StoreError, encode, engine_version, open_store, run_key
+from lab.store import DiskStore, RedisStore, StoreError, encode, engine_version, open_store, redacted, run_key
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -110,10 +110,10 @@ def write_raw(store, key, blob):
         store.client.set(f"bnlab:run:{run_key(key)}", blob)
 
 
-def entry_with(payload, version=None, magic=MAGIC):
+def entry_with(payload, version=None, magic=store_module.MAGIC):
     """An entry with a correct checksum around ``payload``."""
     version = (version or engine_version()).encode()
-    return HEADER.pack(magic, version, hashlib.sha256(payload).digest(), len(payload)) + payload
+    return store_module.HEADER.pack(magic, version, hashlib.sha256(payload).digest(), len(payload)) + payload
 
 
 # --- keys ------------------------------------------------------------------------------------------------------
@@ -205,8 +205,8 @@ DAMAGE = {
     "a flipped checksum byte": lambda blob: blob[:30] + bytes([blob[30] ^ 0x01]) + blob[31:],
     "an extra byte": lambda blob: blob + b"\0",
     "garbage": lambda blob: np.random.default_rng(0).bytes(len(blob)),
-    "another engine version": lambda blob: entry_with(blob[HEADER.size:], version="0123456789abcdef"),
-    "another format": lambda blob: entry_with(blob[HEADER.size:], magic=b"BNLRUN00"),
+    "another engine version": lambda blob: entry_with(blob[store_module.HEADER.size:], version="0123456789abcdef"),
+    "another format": lambda blob: entry_with(blob[store_module.HEADER.size:], magic=b"BNLRUN00"),
     "intact but not zlib": lambda blob: entry_with(b"not compressed"),
     "intact but not a pickle": lambda blob: entry_with(zlib.compress(b"not a pickle")),
 }
@@ -380,18 +380,19 @@ def test_processes_putting_one_key_never_tear_it(tmp_path):
 
 
 def test_leases_hold_across_processes(tmp_path):
+    """Four processes race for the same 100 leases, each at the same moment: every run gets exactly one trainer."""
     script = ("import sys, time; from lab.store import DiskStore; store = DiskStore(sys.argv[1]); "
               "time.sleep(max(0.0, float(sys.argv[3]) - time.time())); "
-              "print(int(store.lease('run', sys.argv[2], ttl=60)))")
+              "print(''.join(str(int(store.lease(('run', i), sys.argv[2], ttl=60))) for i in range(100)))")
     start = time.time() + 3  # after every child has imported
     children = _run_children(tmp_path, script, [(f"proc{i}", start) for i in range(4)])
-    results = []
+    won = []
     for c in children:
         out, err = c.communicate(timeout=60)
         assert c.returncode == 0, err
-        results.append(int(out))
-    assert sorted(results) == [0, 0, 0, 1]
-    assert not DiskStore(tmp_path).lease("run", "parent", ttl=60)  # held by the winner, though it has exited
+        won.append([int(x) for x in out.strip()])
+    assert np.sum(won, axis=0).tolist() == [1] * 100
+    assert not DiskStore(tmp_path).lease(("run", 0), "parent", ttl=60)  # held by a winner, though it has exited
 
 
 def test_the_default_folder(tmp_path, monkeypatch):
@@ -435,6 +436,8 @@ def test_an_unreachable_redis_is_a_clear_error_at_startup_without_the_password()
     with pytest.raises(StoreError, match="cannot reach the Redis run store") as caught:
         open_store(url)
     assert "unset BNLAB_STORE" in str(caught.value) and "hunter2" not in str(caught.value)
+    assert redacted("unix:///run/redis.sock?db=0&password=hunter2") == "unix:///run/redis.sock?db=0&password=***"
+    assert redacted("redis://bn:hunter2@host:6379/0") == "redis://bn:***@host:6379/0"
 
 
 def test_redis_going_away_while_the_app_runs_is_logged_not_raised(tmp_path, caplog):
