@@ -1,9 +1,10 @@
 """Shared test helpers.
 
-Optional dependencies (PyTorch for the parity tests, a browser for the UI tests) are not in the runtime
-requirements. A test that needs one calls ``require(...)``: on a developer machine without it the test is
-skipped with a clear reason; under ``CI=true`` (set by ``.ci/run``, which installs them) a missing one FAILS,
-so CI can never go green by silently skipping.
+Optional dependencies (PyTorch for the parity tests, a browser for the UI tests, redis-server for the shared
+store) are not in the runtime requirements. A test that needs one calls ``require(...)`` (a module) or
+``require_binary(...)`` (a program): on a developer machine without it the test is skipped with a clear reason;
+under ``CI=true`` (set by ``.ci/run``, which installs them) a missing one FAILS, so CI can never go green by
+silently skipping.
 """
 import importlib
 import os
@@ -24,6 +25,15 @@ def require(module, reason):
         if in_ci():
             pytest.fail(f"{module} is required under CI=true ({reason}) but cannot be imported: {exc}", pytrace=False)
         pytest.skip(f"{module} is not installed ({reason}); .ci/run installs it", allow_module_level=True)
+
+
+def require_binary(path, reason):
+    """Return ``path`` if that program exists; else skip the calling test, or fail under CI=true."""
+    if os.access(path, os.X_OK):
+        return path
+    if in_ci():
+        pytest.fail(f"{path} is required under CI=true ({reason}) but is missing", pytrace=False)
+    pytest.skip(f"{path} is not installed ({reason}); .ci/run installs it")
 
 
 def require_torch():
