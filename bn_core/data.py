@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -335,7 +336,8 @@ def _read_bytes(source) -> bytes:
 
 
 def _file_too_large(size):
-    return CsvFileTooLargeError(size_mb=round(size / 2**20, 1), limit_mb=round(MAX_CSV_BYTES / 2**20, 1))
+    size_mb = math.ceil(size / 2**20 * 10) / 10  # rounded up: a file just over 5 MB must not read "5.0 MB"
+    return CsvFileTooLargeError(size_mb=size_mb, limit_mb=MAX_CSV_BYTES // 2**20)
 
 
 def _encoding(data: bytes) -> str:
