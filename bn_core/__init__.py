@@ -7,12 +7,15 @@ from .data import (
                    PREPROCESSING,
                    CsvError,
                    Dataset,
+                   csv_columns,
                    dataset_from_arrays,
                    load_csv,
+                   load_csv_dataset,
                    load_digits,
                    make_2d,
                    make_dataset,
                    preprocess,
+                   short_text,
                    split,
 )
 from .inference import fold_batchnorm, fold_into_linear, inference_cost, population_statistics, set_running_statistics
@@ -44,8 +47,8 @@ from .stats import (
 from .train import ConfigError, TrainConfig, build_model, check_config, load_data, train, train_steps
 
 __all__ = [
-    "CsvError", "Dataset", "DATASETS", "PREPROCESSING", "dataset_from_arrays", "load_csv", "load_digits", "make_2d",
-    "make_dataset", "preprocess", "split",
+    "CsvError", "Dataset", "DATASETS", "PREPROCESSING", "csv_columns", "dataset_from_arrays", "load_csv",
+    "load_csv_dataset", "load_digits", "make_2d", "make_dataset", "preprocess", "short_text", "split",
     "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
     "INITS", "init_weight", "truncated_normal",
     "ACTIVATIONS", "Activation", "BatchNorm1d", "Linear", "activation_derivative", "activation_forward",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -117,18 +119,45 @@ def split(X, y, test_fraction: float = 0.25, seed: int = 0):
     return X[train], y[train], X[test], y[test]
 
 
+class ScalingError(ValueError):
+    """Scaling gave a value that is not a finite number (e.g. the data span more than float64 can hold)."""
+
+    def __init__(self, column: int, mode: str):
+        self.column, self.mode = column, mode
+        super().__init__(f"{mode} scaling of column {column} gives values that are not finite")
+
+
+def _finite_or_raise(parts, mode):
+    finite = np.logical_and.reduce([np.isfinite(p).all(axis=0) for p in parts])
+    if not finite.all():
+        raise ScalingError(int(np.argmin(finite)), mode)
+
+
 def preprocess(X_train, X_test, mode: str):
-    """Scale both parts with statistics of the training part only (so the test part may fall outside)."""
+    """Scale both parts with statistics of the training part only (so the test part may fall outside).
+
+    Raises ScalingError (a ValueError) rather than return a value that is not finite; never warns."""
     if mode not in PREPROCESSING:
         raise ValueError(f"unknown preprocessing mode {mode!r}; expected one of {PREPROCESSING}")
     tr, te = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+    with np.errstate(all="ignore"):  # overflow or 0/0 is refused below with a ScalingError, not warned about
+        out = _scale(tr, te, mode)
+    _finite_or_raise(out, mode)
+    return out
+
+
+def _scale(tr, te, mode):
     if mode == "raw":
         return tr.copy(), te.copy()
     if mode == "standardize":
-        mean, std = tr.mean(axis=0), tr.std(axis=0)
-        const = tr.max(axis=0) == tr.min(axis=0)  # exact test: a constant column's float std can be a tiny nonzero
-        scale = np.where(const, 1.0, std)
-        out = (tr - mean) / scale, (te - mean) / scale
+        # Per column: first onto [0, 1] by the training range, then z-score. The same result as (x - mean) / std,
+        # but squares of tiny (1e-200) values cannot underflow to a zero std and squares of huge ones cannot overflow.
+        lo, span = tr.min(axis=0), tr.max(axis=0) - tr.min(axis=0)
+        const = span == 0  # exact test: a constant column's float std can be a tiny nonzero
+        span = np.where(const, 1.0, span)
+        u_tr, u_te = (tr - lo) / span, (te - lo) / span
+        mean, std = u_tr.mean(axis=0), np.where(const, 1.0, u_tr.std(axis=0))
+        out = (u_tr - mean) / std, (u_te - mean) / std
         for part in out:
             part[:, const] = 0.0
         return out
@@ -141,7 +170,9 @@ def preprocess(X_train, X_test, mode: str):
 
 def dataset_from_arrays(X, y, *, name="csv", preprocessing="standardize", test_fraction=0.25, seed=0,
                         dtype=np.float32) -> Dataset:
-    """Split and preprocess given arrays; labels of any values are mapped to 0..k-1 in sorted order."""
+    """Split and preprocess given arrays; labels of any values are mapped to 0..k-1 in sorted order.
+
+    Raises ScalingError when the scaled features (in dtype) are not all finite."""
     if preprocessing not in PREPROCESSING:
         raise ValueError(f"unknown preprocessing mode {preprocessing!r}; expected one of {PREPROCESSING}")
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
@@ -155,7 +186,10 @@ def dataset_from_arrays(X, y, *, name="csv", preprocessing="standardize", test_f
         raise ValueError("need at least two classes")
     X_tr, y_tr, X_te, y_te = split(X, labels.astype(np.int64), test_fraction, seed)
     X_tr, X_te = preprocess(X_tr, X_te, preprocessing)
-    return Dataset(X_tr.astype(dtype), y_tr, X_te.astype(dtype), y_te, len(classes), name)
+    with np.errstate(over="ignore"):  # raw values beyond float32's range: refused just below
+        X_tr, X_te = X_tr.astype(dtype), X_te.astype(dtype)
+    _finite_or_raise((X_tr, X_te), preprocessing)
+    return Dataset(X_tr, y_tr, X_te, y_te, len(classes), name)
 
 
 def make_dataset(name: str, *, preprocessing: str = "standardize", n_samples: int = 600, noise: float = 0.1,
@@ -169,15 +203,36 @@ def make_dataset(name: str, *, preprocessing: str = "standardize", n_samples: in
 
 
 # ---- CSV upload: numeric feature columns + one label column ----
-MAX_CSV_ROWS = 20_000
-MAX_CSV_COLUMNS = 256
-MAX_CSV_BYTES = 5 * 1024 * 1024
-_MIN_CSV_ROWS, _MIN_PER_CLASS = 10, 2  # enough for a stratified split with every class in both parts
+# The limits, decided here once (the upload help text in assets/i18n/*/playground.toml states them).
+MAX_CSV_BYTES = 5 * 1024 * 1024  # .streamlit/config.toml lets larger files through, so this message is the one met
+MAX_CSV_ROWS = 20_000  # data rows, the header not counted
+MAX_CSV_COLUMNS = 256  # the features and the label
+MAX_CSV_CLASSES = 100  # distinct labels; thousands means a measurement was taken for the label
+MAX_CSV_ABS_VALUE = 1e38  # float32, the training dtype, holds at most 3.4e38; below it float64 squares stay finite
+MIN_CSV_ROWS, MIN_CSV_ROWS_PER_CLASS = 10, 2  # enough for a stratified split with every class in both parts
+MAX_SHOWN_CHARS = 40  # user text (a column name, a cell) echoed in a message is cut to this length
 _NA = ["", "na", "nan", "n/a", "null", "none"]
+_SEPARATORS = ",;\t"
+
+
+def short_text(value) -> str:
+    """User text made safe to echo in one line: control characters -> spaces, cut to MAX_SHOWN_CHARS with "…".
+
+    The app still shows it literally (as text, never as Markdown or HTML)."""
+    text = str(value)
+    if len(text) > MAX_SHOWN_CHARS:
+        text = text[:MAX_SHOWN_CHARS - 1] + "…"
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _short_list(names, most=10) -> str:
+    return ", ".join(short_text(n) for n in names[:most]) + (", …" if len(names) > most else "")
 
 
 class CsvError(ValueError):
-    """A problem with an uploaded CSV; the app shows "csv_error.<code>" translated and formatted with params."""
+    """A problem with an uploaded CSV; the app shows "csv_error.<code>" translated and formatted with params.
+
+    A param that echoes user text (a column name, a cell) has been through short_text already."""
     code = "error"
     template = "invalid CSV"
 
@@ -187,24 +242,40 @@ class CsvError(ValueError):
         super().__init__(f"{message} ({detail})" if detail else message)
 
 
+class CsvFileTooLargeError(CsvError):
+    code, template = "file_too_large", "the file is {size_mb} MB; the limit is {limit_mb} MB"
+
+
 class CsvEmptyError(CsvError):
-    code, template = "empty", "the file has no data rows"
+    code, template = "empty", "the file is empty"
+
+
+class CsvHeaderOnlyError(CsvError):
+    code, template = "header_only", "the file has a header but no data rows"
+
+
+class CsvBinaryError(CsvError):
+    code, template = "binary", "the file is binary data (a spreadsheet? an image?), not CSV text"
+
+
+class CsvEncodingError(CsvError):
+    code, template = "encoding", "the file is neither UTF-8 nor UTF-16 text"
 
 
 class CsvParseError(CsvError):
-    code, template = "parse", "the file is not readable CSV text"
+    code, template = "parse", "the file is not readable CSV (an unclosed quote?)"
 
 
-class CsvNonNumericError(CsvError):
-    code, template = "non_numeric", "non-numeric value {value!r} in column {column!r}, row {row}"
+class CsvRaggedRowError(CsvError):
+    code, template = "ragged_row", "line {line} has {actual} fields, the header has {expected}"
 
 
-class CsvMissingValueError(CsvError):
-    code, template = "missing", "missing value in column {column!r}, row {row}"
+class CsvUnnamedColumnError(CsvError):
+    code, template = "unnamed_column", "column {position} has no name in the header"
 
 
-class CsvSingleClassError(CsvError):
-    code, template = "single_class", "label column {label_column!r} holds a single class"
+class CsvDuplicateColumnError(CsvError):
+    code, template = "duplicate_columns", "column names used more than once: {columns}"
 
 
 class CsvTooLargeError(CsvError):
@@ -216,11 +287,39 @@ class CsvUnknownLabelError(CsvError):
 
 
 class CsvTooFewFeaturesError(CsvError):
-    code, template = "no_features", "the file has only a label column"
+    code, template = "no_features", "the file has only the label column {label_column!r}"
 
 
 class CsvTooFewRowsError(CsvError):
-    code, template = "too_few_rows", "{rows} rows; need at least {minimum} and {per_class} per class"
+    code, template = "too_few_rows", "{rows} data rows; need at least {minimum}"
+
+
+class CsvMissingValueError(CsvError):
+    code, template = "missing", "missing value in column {column!r}, row {row}"
+
+
+class CsvNonNumericError(CsvError):
+    code, template = "non_numeric", "non-numeric value {value!r} in column {column!r}, row {row}"
+
+
+class CsvOutOfRangeError(CsvError):
+    code, template = "out_of_range", "{value!r} in column {column!r}, row {row} is not a finite number within ±{limit}"
+
+
+class CsvSingleClassError(CsvError):
+    code, template = "single_class", "label column {label_column!r} holds a single class"
+
+
+class CsvTooManyClassesError(CsvError):
+    code, template = "too_many_classes", "label column {label_column!r} has {classes} classes (limit {limit})"
+
+
+class CsvSmallClassError(CsvError):
+    code, template = "small_class", "class {value!r} of {label_column!r} has {count} row(s); each needs {per_class}"
+
+
+class CsvScaleError(CsvError):
+    code, template = "scale_overflow", "scaling column {column!r} overflows: its values span too many magnitudes"
 
 
 def _read_bytes(source) -> bytes:
@@ -229,68 +328,165 @@ def _read_bytes(source) -> bytes:
     if isinstance(source, (str, os.PathLike)):  # a str is a path, not CSV text
         size = os.path.getsize(source)
         if size > MAX_CSV_BYTES:  # refuse before reading a huge file
-            raise CsvTooLargeError(what="bytes", limit=MAX_CSV_BYTES, actual=size)
+            raise _file_too_large(size)
         with open(source, "rb") as f:
             return f.read()
     data = source.getvalue() if hasattr(source, "getvalue") else source.read()  # getvalue ignores the position
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
 
-def load_csv(source: bytes | str | os.PathLike | IO, label_column: str | None = None):
-    """Parse a CSV with a header -> (X float64, y int64 0..k-1, feature_names). label_column None: the last.
+def _file_too_large(size):
+    size_mb = math.ceil(size / 2**20 * 10) / 10  # rounded up: a file just over 5 MB must not read "5.0 MB"
+    return CsvFileTooLargeError(size_mb=size_mb, limit_mb=MAX_CSV_BYTES // 2**20)
 
-    Labels may be numbers (sorted numerically) or strings (sorted as text). Raises a CsvError subclass."""
-    data = _read_bytes(source)
+
+def _encoding(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte-order mark (Excel's "Unicode text")
+        return "utf-16"
+    head = data[:4096]
+    if len(data) % 2 == 0 and b"\x00" in head:  # UTF-16 without a mark: every other byte of ASCII text is NUL
+        if not head[1::2].strip(b"\x00"):
+            return "utf-16-le"
+        if not head[::2].strip(b"\x00"):
+            return "utf-16-be"
+    return "utf-8-sig"
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM) or UTF-16 bytes -> text; CsvError for too large, binary, other or no text."""
     if len(data) > MAX_CSV_BYTES:
-        raise CsvTooLargeError(what="bytes", limit=MAX_CSV_BYTES, actual=len(data))
-    if not data.strip():
-        raise CsvEmptyError()
-    if b"\x00" in data:  # binary files often decode "fine" in places, NUL never appears in CSV text
-        raise CsvParseError("binary data")
+        raise _file_too_large(len(data))
+    encoding = _encoding(data)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise CsvParseError("not UTF-8 text") from exc
-    sep = max(",;\t", key=text.split("\n", 1)[0].count)  # the header's most frequent separator, ties -> ','
+        binary = encoding == "utf-8-sig" and b"\x00" in data
+        raise (CsvBinaryError if binary else CsvEncodingError)(str(exc)[:200]) from exc
+    if "\x00" in text:  # binary files often decode "fine" in places; NUL never appears in CSV text
+        raise CsvBinaryError()
+    if not text.strip():
+        raise CsvEmptyError()
+    return text
+
+
+_HEADER_LINE = re.compile(r'(?:"[^"]*"|[^"\r\n])*')  # the first line; a quoted name may hold , ; tab or a newline
+_QUOTED = re.compile(r'"[^"]*"')
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _separator(text: str) -> tuple[str, int]:
+    """The header's separator -- the most frequent of , ; tab outside quotes, ties -> ',' -- and its field count."""
+    outside = _QUOTED.sub("", _HEADER_LINE.match(text.lstrip("\r\n")).group())
+    sep = max(_SEPARATORS, key=outside.count)
+    return sep, outside.count(sep) + 1
+
+
+def _read_rows(text: str, nrows: int | None = None) -> pd.DataFrame:
+    """Every row as text cells, the header as row 0 (header=None, so pandas does not rename duplicate names)."""
+    sep, width = _separator(text)
+    if width > MAX_CSV_COLUMNS:  # refused before pandas builds a frame that wide
+        raise CsvTooLargeError(what="columns", limit=MAX_CSV_COLUMNS, actual=width)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+        return pd.read_csv(io.StringIO(text), sep=sep, header=None, nrows=nrows, dtype=str, keep_default_na=False,
+                           skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
         raise CsvEmptyError() from exc
     except Exception as exc:  # any pandas failure is a user-facing parse error
+        ragged = _RAGGED.search(str(exc))
+        if ragged:
+            expected, line, actual = map(int, ragged.groups())
+            raise CsvRaggedRowError(line=line, actual=actual, expected=expected) from exc
         raise CsvParseError(str(exc)[:200]) from exc
-    if df.empty:
-        raise CsvEmptyError()
-    if df.shape[1] > MAX_CSV_COLUMNS:
-        raise CsvTooLargeError(what="columns", limit=MAX_CSV_COLUMNS, actual=df.shape[1])
-    if len(df) > MAX_CSV_ROWS:
-        raise CsvTooLargeError(what="rows", limit=MAX_CSV_ROWS, actual=len(df))
-    columns = [str(c).strip() for c in df.columns]
+
+
+def _header(rows: pd.DataFrame) -> list[str]:
+    columns = [str(c).strip() for c in rows.iloc[0]]
+    if len(columns) > MAX_CSV_COLUMNS:
+        raise CsvTooLargeError(what="columns", limit=MAX_CSV_COLUMNS, actual=len(columns))
+    if "" in columns:
+        raise CsvUnnamedColumnError(position=columns.index("") + 1)
+    repeated = list(dict.fromkeys(c for i, c in enumerate(columns) if c in columns[:i]))
+    if repeated:  # a name must say which column it is: the label selector and the loader must agree
+        raise CsvDuplicateColumnError(columns=_short_list(repeated))
+    return columns
+
+
+def csv_columns(source: bytes | str | os.PathLike | IO) -> list[str]:
+    """The column names exactly as load_csv reads them (same decoding, separator and parser), e.g. to offer the
+    label column. Raises the CsvError load_csv would raise for the file itself or its header."""
+    return _header(_read_rows(_decode(_read_bytes(source)), nrows=1))
+
+
+def _first_bad_row(bad: np.ndarray) -> int:
+    return int(np.argmax(bad)) if bad.any() else len(bad)
+
+
+def load_csv(source: bytes | str | os.PathLike | IO, label_column: str | None = None):
+    """Parse a CSV with a header -> (X float64, y int64 0..k-1, feature_names). label_column None: the last.
+
+    Separator , ; or tab (from the header); UTF-8 (with or without a BOM) or UTF-16. Labels may be numbers (sorted
+    numerically) or text (sorted as text). Raises a CsvError subclass, never a NumPy warning."""
+    rows = _read_rows(_decode(_read_bytes(source)))
+    columns = _header(rows)
+    n = len(rows) - 1
+    if n == 0:
+        raise CsvHeaderOnlyError()
+    if n > MAX_CSV_ROWS:
+        raise CsvTooLargeError(what="rows", limit=MAX_CSV_ROWS, actual=n)
     label = columns[-1] if label_column is None else str(label_column).strip()
     if label not in columns:
-        raise CsvUnknownLabelError(column=label, available=", ".join(columns))
+        raise CsvUnknownLabelError(column=short_text(label), available=_short_list(columns))
     features = [c for c in columns if c != label]
     if not features:
-        raise CsvTooFewFeaturesError()
+        raise CsvTooFewFeaturesError(label_column=short_text(label))
+    if n < MIN_CSV_ROWS:
+        raise CsvTooFewRowsError(rows=n, minimum=MIN_CSV_ROWS)
 
-    cells = np.char.strip(df.to_numpy(dtype=str))
-    cells = np.column_stack([cells[:, [columns.index(c) for c in features]], cells[:, columns.index(label)]])
-    n, d = len(cells), len(features)
-    missing = np.isin(np.char.lower(cells), _NA)
-    X = pd.to_numeric(cells[:, :d].ravel(), errors="coerce").astype(np.float64).reshape(n, d)
-    bad = missing.copy()
-    bad[:, :d] |= ~np.isfinite(X)  # inf is as useless to training as text
-    if bad.any():
-        r, c = np.argwhere(bad)[0]  # row-major: the first bad cell a reader meets
-        column = (features + [label])[c]
-        if missing[r, c]:
-            raise CsvMissingValueError(column=column, row=int(r) + 1)
-        raise CsvNonNumericError(column=column, row=int(r) + 1, value=str(cells[r, c])[:50])
+    # Column by column as pandas text (a NumPy string array would be as wide as the longest cell, for every cell).
+    cells = {c: rows.iloc[1:, columns.index(c)].str.strip().reset_index(drop=True) for c in features + [label]}
+    missing = {c: cells[c].str.lower().isin(_NA).to_numpy() for c in cells}
+    X = np.column_stack([pd.to_numeric(cells[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+                         for c in features])
+    with np.errstate(invalid="ignore"):  # NaN compares False: refused as missing or non-numeric below
+        in_range = np.abs(X) <= MAX_CSV_ABS_VALUE
+    first = [(_first_bad_row(missing[c] | ~in_range[:, j]), j) for j, c in enumerate(features)]
+    first.append((_first_bad_row(missing[label]), len(features)))
+    r, j = min(first)  # row-major: the first bad cell a reader meets
+    if r < n:
+        column = (features + [label])[j]
+        params = dict(column=short_text(column), row=r + 1)
+        value = short_text(cells[column][r])
+        if missing[column][r]:
+            raise CsvMissingValueError(**params)
+        if np.isnan(X[r, j]) and not _NUMBER.fullmatch(cells[column][r]):  # pandas gives NaN for a 400-digit number
+            raise CsvNonNumericError(**params, value=value)
+        raise CsvOutOfRangeError(**params, value=value, limit=f"{MAX_CSV_ABS_VALUE:g}")
 
-    raw = cells[:, d]
-    as_numbers = pd.to_numeric(raw, errors="coerce").astype(np.float64)
-    classes, y = np.unique(as_numbers if np.isfinite(as_numbers).all() else raw, return_inverse=True)
+    text = cells[label]
+    as_numbers = pd.to_numeric(text, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    y, classes = pd.factorize(as_numbers if np.isfinite(as_numbers).all() else text.to_numpy(object), sort=True)
     if len(classes) < 2:
-        raise CsvSingleClassError(label_column=label)
-    if n < _MIN_CSV_ROWS or np.bincount(y).min() < _MIN_PER_CLASS:
-        raise CsvTooFewRowsError(rows=n, minimum=_MIN_CSV_ROWS, per_class=_MIN_PER_CLASS)
+        raise CsvSingleClassError(label_column=short_text(label))
+    if len(classes) > MAX_CSV_CLASSES:
+        raise CsvTooManyClassesError(label_column=short_text(label), classes=len(classes), limit=MAX_CSV_CLASSES)
+    counts = np.bincount(y)
+    if counts.min() < MIN_CSV_ROWS_PER_CLASS:
+        k = int(np.argmin(counts))
+        raise CsvSmallClassError(label_column=short_text(label), value=short_text(text[int(np.argmax(y == k))]),
+                                 count=int(counts[k]), per_class=MIN_CSV_ROWS_PER_CLASS)
     return X, y.astype(np.int64), features
+
+
+def load_csv_dataset(source: bytes | str | os.PathLike | IO, label_column: str | None = None, *,
+                     preprocessing: str = "standardize", test_fraction: float = 0.25, seed: int = 0,
+                     dtype=np.float32) -> tuple[Dataset, list[str]]:
+    """load_csv, then dataset_from_arrays -> (Dataset named "csv", feature_names). Every problem with the file,
+    including features whose scaling overflows on this split, is a CsvError."""
+    X, y, features = load_csv(source, label_column)
+    try:
+        dataset = dataset_from_arrays(X, y, name="csv", preprocessing=preprocessing, test_fraction=test_fraction,
+                                      seed=seed, dtype=dtype)
+    except ScalingError as err:
+        raise CsvScaleError(column=short_text(features[err.column])) from err
+    return dataset, features

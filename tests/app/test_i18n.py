@@ -28,7 +28,7 @@ def _config_error_codes():
 DYNAMIC_FAMILIES = {
     "config_error.": lambda: {f"config_error.{c}" for c in _config_error_codes()},
     "csv_error.": lambda: {f"csv_error.{c.code}" for c in _subclasses(CsvError)},
-    "csv_error.what_": lambda: {f"csv_error.what_{w}" for w in ("rows", "columns", "bytes")},  # CsvTooLargeError
+    "csv_error.what_": lambda: {f"csv_error.what_{w}" for w in ("rows", "columns")},  # CsvTooLargeError
     "divergence.": lambda: {f"divergence.{r}" for r in DIVERGENCE_REASONS},
     "": lambda: {f"{lesson.key}.{name}" for lesson in shell.LESSONS for name in ("title", "blurb", "intro")},
 }

@@ -143,7 +143,7 @@ def test_malformed_csv_upload_gives_a_translated_message(lang):
     assert not at.get("plotly_chart")
     at.file_uploader(key="pg_file").set_value(("bin.csv", b"\x00\x01\x02garbage", "text/csv")).run()
     no_exception(at)
-    assert tr(lang, "csv_error.parse") in [e.value for e in at.error]
+    assert tr(lang, "csv_error.binary") in [e.value for e in at.error]
 
 
 def test_a_good_csv_upload_trains_and_a_label_column_can_be_chosen():
