@@ -2,6 +2,7 @@
 import streamlit as st
 
 import lab.lessons.playground as pg
+from bn_core import CsvError, csv_columns, short_text
 from lab import shell
 from lab.i18n import t
 from lab.urlparams import KNOB_BY_URL
@@ -73,9 +74,14 @@ def upload(state, config):
         st.info(t("config_error.csv_needs_data"), icon=":material/upload_file:")
         return None
     raw = upload.getvalue()
-    columns = pg.csv_columns(raw)
-    label = st.selectbox(t("playground.label_column"), columns, index=len(columns) - 1,
-                         key="pg_label") if columns else None
+    try:
+        columns = csv_columns(raw)  # the loader's own parser decides the columns
+    except CsvError as err:
+        shell.csv_error(err)
+        return None
+    shown = {c: short_text(c) for c in columns}
+    label = st.selectbox(t("playground.label_column"), columns, index=len(columns) - 1, key="pg_label",
+                         format_func=shown.get)
     data, features, err = pg.read_upload(state, raw, label, config)
     if err is not None:
         shell.csv_error(err)

@@ -130,9 +130,13 @@ def train(configs, names, data=None, on_records=None):
     return records
 
 
+CSV_USER_TEXT = {"column": 40, "label_column": 40, "value": 40, "columns": 120, "available": 120}  # name -> chars
+
+
 def csv_error(err: CsvError):
-    """A malformed upload, said in the user's language (the kind of limit exceeded is translated too)."""
-    params = {k: str(v) for k, v in err.params.items()}
+    """A malformed upload, said in the user's language (the kind of limit exceeded is translated too). Names and
+    values from the file are the user's text: shown literally."""
+    params = {k: literal(v, CSV_USER_TEXT[k]) if k in CSV_USER_TEXT else str(v) for k, v in err.params.items()}
     if "what" in params:
         params["what"] = t(f"csv_error.what_{params['what']}")
     st.error(t(f"csv_error.{err.code}", **params), icon=":material/error:")

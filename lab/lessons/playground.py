@@ -19,8 +19,7 @@ from bn_core import (
     PREPROCESSING,
     CsvError,
     TrainConfig,
-    dataset_from_arrays,
-    load_csv,
+    load_csv_dataset,
 )
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config, values_to_config
@@ -193,16 +192,6 @@ def is_stopped(record):
 
 # ---- CSV upload ----
 
-def csv_columns(data):
-    """The header's column names (best effort, for the label selectbox); [] when the file has no readable header."""
-    try:
-        first = data.decode("utf-8-sig").split("\n", 1)[0].strip()
-    except UnicodeDecodeError:
-        return []
-    if not first or "\x00" in first:
-        return []
-    sep = max(",;\t", key=first.count)
-    return [c.strip().strip('"') for c in first.split(sep)]
 
 
 def upload_digest(data, label):
@@ -218,19 +207,12 @@ def read_upload(state, data, label, config):
     if kept is not None and kept[0] == key:
         return kept[1], kept[2], None
     try:
-        X, y, features = load_csv(data, label)
+        dataset, features = load_csv_dataset(data, label, preprocessing=config.preprocessing,
+                                             test_fraction=config.test_fraction, seed=config.seed)
     except CsvError as err:
         return None, None, err
-    dataset = dataset_from_arrays(X, y, name="csv", preprocessing=config.preprocessing,
-                                  test_fraction=config.test_fraction, seed=config.seed)
     state[UPLOAD] = (key, dataset, features)
     return dataset, features, None
-
-
-# ---- records -> what the charts show ----
-
-
-
 
 
 def boundary_grid(data, n=121):

@@ -138,7 +138,7 @@ def test_malformed_csv_upload_gives_a_translated_message(lang):
     assert tr(lang, "config_error.csv_needs_data") in all_text(at)
     at.file_uploader(key="pg_file").set_value(("bad.csv", BAD_CSV, "text/csv")).run()
     no_exception(at)
-    expected = tr(lang, "csv_error.non_numeric", column="b", row="2", value="x")
+    expected = tr(lang, "csv_error.non_numeric", column=literal("b"), row="2", value=literal("x"))
     assert expected in [e.value for e in at.error]
     assert not at.get("plotly_chart")
     at.file_uploader(key="pg_file").set_value(("bin.csv", b"\x00\x01\x02garbage", "text/csv")).run()
@@ -326,12 +326,10 @@ def test_read_upload_reports_csv_errors_and_caches_the_last_parse():
     data, features, err = pg.read_upload(state, b"a,b\n1,0\n2,1\n", "b", config)
     assert data is None and err.code == "too_few_rows"
     good = b"x,y,c\n" + b"".join(b"%d,%d,%d\n" % (i, -i, i % 3) for i in range(30))
-    assert pg.csv_columns(good) == ["x", "y", "c"]
     data, features, err = pg.read_upload(state, good, "c", config)
     assert err is None and features == ["x", "y"] and data.n_classes == 3 and data.is_2d
     assert pg.read_upload(state, good, "c", config)[0] is data  # cached
     assert pg.upload_digest(good, "c") != pg.upload_digest(good, "x")
-    assert pg.csv_columns(b"\xff\xfe\x00") == []
 
 
 def _finished(**changes):
