@@ -2,6 +2,23 @@
 
 Public API as in DESIGN.md; everything a page needs is importable from here.
 """
+from .beyond import (
+                   IOFFE_SZEGEDY_2015,
+                   MEASURES,
+                   WU_HE_2018,
+                   GradientShift,
+                   Landscape,
+                   MeasuredSeries,
+                   batch_stat_spread,
+                   batch_sweep_configs,
+                   gradient_ics,
+                   is_stable,
+                   landscape,
+                   largest_stable_lr,
+                   lr_sweep_configs,
+                   norm_inputs,
+                   train_measured,
+)
 from .data import (
                    DATASETS,
                    PREPROCESSING,
@@ -21,6 +38,7 @@ from .layers import (
                    ACTIVATIONS,
                    Activation,
                    BatchNorm1d,
+                   LayerNorm1d,
                    Linear,
                    activation_derivative,
                    activation_forward,
@@ -31,6 +49,7 @@ from .layers import (
                    softmax_cross_entropy,
 )
 from .model import BN_POSITIONS, MLP, SGD
+from .norms import NORMS
 from .record import HIST_EDGES, PERCENTILES, RunRecord, low_gradient_mask
 from .train import ConfigError, TrainConfig, build_model, check_config, load_data, train, train_steps
 
@@ -39,9 +58,12 @@ __all__ = [
     "make_dataset", "preprocess", "split",
     "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
     "INITS", "init_weight", "truncated_normal",
-    "ACTIVATIONS", "Activation", "BatchNorm1d", "Linear", "activation_derivative", "activation_forward",
+    "ACTIVATIONS", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative", "activation_forward",
     "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
-    "BN_POSITIONS", "MLP", "SGD",
+    "BN_POSITIONS", "MLP", "SGD", "NORMS",
     "HIST_EDGES", "PERCENTILES", "RunRecord", "low_gradient_mask",
     "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
+    "IOFFE_SZEGEDY_2015", "MEASURES", "WU_HE_2018", "GradientShift", "Landscape", "MeasuredSeries",
+    "batch_stat_spread", "batch_sweep_configs", "gradient_ics", "is_stable", "landscape", "largest_stable_lr",
+    "lr_sweep_configs", "norm_inputs", "train_measured",
 ]
