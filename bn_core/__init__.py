@@ -3,6 +3,8 @@
 Public API as in DESIGN.md; everything a page needs is importable from here.
 """
 from .beyond import (
+                   EXPERIMENT_MEASURE,
+                   EXPERIMENTS,
                    IOFFE_SZEGEDY_2015,
                    MEASURES,
                    WU_HE_2018,
@@ -11,6 +13,7 @@ from .beyond import (
                    MeasuredSeries,
                    batch_stat_spread,
                    batch_sweep_configs,
+                   experiment_configs,
                    gradient_ics,
                    is_stable,
                    landscape,
@@ -63,7 +66,7 @@ __all__ = [
     "BN_POSITIONS", "MLP", "SGD", "NORMS",
     "HIST_EDGES", "PERCENTILES", "RunRecord", "low_gradient_mask",
     "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
-    "IOFFE_SZEGEDY_2015", "MEASURES", "WU_HE_2018", "GradientShift", "Landscape", "MeasuredSeries",
-    "batch_stat_spread", "batch_sweep_configs", "gradient_ics", "is_stable", "landscape", "largest_stable_lr",
-    "lr_sweep_configs", "norm_inputs", "train_measured",
+    "EXPERIMENT_MEASURE", "EXPERIMENTS", "IOFFE_SZEGEDY_2015", "MEASURES", "WU_HE_2018", "GradientShift", "Landscape",
+    "MeasuredSeries", "batch_stat_spread", "batch_sweep_configs", "experiment_configs", "gradient_ics", "is_stable",
+    "landscape", "largest_stable_lr", "lr_sweep_configs", "norm_inputs", "train_measured",
 ]

@@ -240,12 +240,16 @@ def batch_sweep_configs(base, batch_sizes):
     return configs
 
 
+STABLE_LOSS_SHARE = 0.5  # a stable run ends below this share of its starting training loss
+
+
 def is_stable(record):
-    """A run is stable when it finished (no divergence) and its training loss ended below where it started."""
+    """A run is stable when it finished (no divergence) and at least halved its training loss: a run that neither
+    diverges nor learns (saturated units, loss stuck near chance) does not count."""
     if record.status != "finished" or len(record.snapshots) < 2:
         return False
     loss = record.metric("train_loss")
-    return bool(np.isfinite(loss[-1]) and loss[-1] < loss[0])
+    return bool(np.isfinite(loss[-1]) and loss[-1] < STABLE_LOSS_SHARE * loss[0])
 
 
 def largest_stable_lr(records):
@@ -293,6 +297,59 @@ def batch_stat_spread(Z, batch_sizes, n_batches=BATCH_SPREAD_DRAWS, seed=0):
         var_err = (batches.var(axis=1) - var) / var
         rows.append((m, float(np.sqrt(np.mean(mean_err ** 2))), float(np.sqrt(np.mean(var_err ** 2)))))
     return pd.DataFrame(rows, columns=["batch_size", "mean_spread", "var_spread"])
+
+
+# --- the six experiments at their default size ---------------------------------------------------------------
+# Sized so that each trains in under 20 s on a 2-core machine with two runs at a time (benchmarks/beyond_sweeps.py
+# measures it; the README has the figures). Every experiment compares variants of one base config: same seed, same
+# initial weights, same mini-batches.
+
+BASE = TrainConfig()  # the covariate-shift lesson's network: digits, 3×100 sigmoid, batch 60, lr 0.5
+EXPERIMENTS = ("lr_headroom", "batch_size", "noisy", "gradient_ics", "landscape", "ablations")
+NO_NORM = "none"  # the series name of a run without normalization (batchnorm=False)
+
+LR_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # half-decade steps
+LR_SWEEP_STEPS = 1000
+BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
+BATCH_SWEEP_BATCH, BATCH_SWEEP_STEPS = 64, 300  # the reference point of the linear scaling: ~14 epochs per run
+RUN_STEPS = 2000  # noisy BN, the two measured runs and the ablations
+RECORD_EVERY = 50
+EXPERIMENT_SERIES = {
+    "lr_headroom": ("batch", NO_NORM),
+    "batch_size": ("batch", "layer", NO_NORM),
+    "noisy": (NO_NORM, "batch", "noisy"),
+    "gradient_ics": ("batch", NO_NORM),
+    "landscape": ("batch", NO_NORM),
+    "ablations": ("batch", NO_NORM, "mean_only", "var_only", "frozen_affine", "affine_only"),
+}
+EXPERIMENT_MEASURE = {"gradient_ics": "gradient_ics", "landscape": "landscape"}  # run with train_measured
+
+
+def with_norm(base, series):
+    """``base`` with the normalization named ``series``: one of norms.NORMS, or NO_NORM."""
+    return base.replace(batchnorm=False) if series == NO_NORM else base.replace(batchnorm=True, norm=series)
+
+
+def experiment_configs(name, base=BASE):
+    """The runs of one experiment at its default size, as ``(series, config)`` pairs in a fixed order. ``base``
+    carries everything the experiment does not set (the seed above all). The experiments in EXPERIMENT_MEASURE are
+    run with ``train_measured(config, EXPERIMENT_MEASURE[name])``, the others with ``train_steps``."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; use one of {EXPERIMENTS}")
+    base = base.replace(record_every=RECORD_EVERY)
+    runs = []
+    for series in EXPERIMENT_SERIES[name]:
+        config = with_norm(base, series)
+        if name == "lr_headroom":
+            configs = lr_sweep_configs(config.replace(steps=LR_SWEEP_STEPS), LR_GRID)
+        elif name == "batch_size":
+            reference = config.replace(batch_size=BATCH_SWEEP_BATCH, steps=BATCH_SWEEP_STEPS,
+                                       record_every=BATCH_SWEEP_STEPS // 10)
+            configs = batch_sweep_configs(reference, BATCH_SIZES)
+        else:
+            configs = [config.replace(steps=RUN_STEPS)]
+        runs += [(series, c) for c in configs]
+    return runs
 
 
 # --- the published numbers ------------------------------------------------------------------------------------
