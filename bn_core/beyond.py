@@ -311,7 +311,8 @@ NO_NORM = "none"  # the series name of a run without normalization (batchnorm=Fa
 LR_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # half-decade steps
 LR_SWEEP_STEPS = 1000
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
-BATCH_SWEEP_BATCH, BATCH_SWEEP_STEPS = 64, 300  # the reference point of the linear scaling: ~14 epochs per run
+# The reference point of the linear scaling: batch 64 at lr 1.0 for 200 steps, i.e. ~9.5 epochs of digits per run.
+BATCH_SWEEP_BATCH, BATCH_SWEEP_LR, BATCH_SWEEP_STEPS = 64, 1.0, 200
 RUN_STEPS = 2000  # noisy BN, the two measured runs and the ablations
 RECORD_EVERY = 50
 EXPERIMENT_SERIES = {
@@ -343,7 +344,7 @@ def experiment_configs(name, base=BASE):
         if name == "lr_headroom":
             configs = lr_sweep_configs(config.replace(steps=LR_SWEEP_STEPS), LR_GRID)
         elif name == "batch_size":
-            reference = config.replace(batch_size=BATCH_SWEEP_BATCH, steps=BATCH_SWEEP_STEPS,
+            reference = config.replace(batch_size=BATCH_SWEEP_BATCH, lr=BATCH_SWEEP_LR, steps=BATCH_SWEEP_STEPS,
                                        record_every=BATCH_SWEEP_STEPS // 10)
             configs = batch_sweep_configs(reference, BATCH_SIZES)
         else:
