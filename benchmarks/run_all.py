@@ -37,6 +37,10 @@ def main():
     fig = run("figure1_run.py")
     rows.append(("Figure 1 run (2 × 5000 steps)", f"BN {fig['bn_s']:.2f} s + no BN {fig['no_bn_s']:.2f} s",
                  f"{fig['total_s']:.2f} s", ""))
+    beyond = run("beyond_sweeps.py")
+    for name, r in beyond.items():
+        rows.append((f"beyond: {name} ({r['runs']} runs, 2 at a time)", f"{r['run_s_sum']:.1f} s of runs",
+                     f"{r['wall_s']:.1f} s wall", "ok" if r["wall_s"] < 20 else "MISSED (target < 20 s)"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())

@@ -2,6 +2,26 @@
 
 Public API as in DESIGN.md; everything a page needs is importable from here.
 """
+from .beyond import (
+                   EXPERIMENT_MEASURE,
+                   EXPERIMENTS,
+                   IOFFE_SZEGEDY_2015,
+                   MEASURES,
+                   WU_HE_2018,
+                   GradientShift,
+                   Landscape,
+                   MeasuredSeries,
+                   batch_stat_spread,
+                   batch_sweep_configs,
+                   experiment_configs,
+                   gradient_ics,
+                   is_stable,
+                   landscape,
+                   largest_stable_lr,
+                   lr_sweep_configs,
+                   norm_inputs,
+                   train_measured,
+)
 from .data import (
                    DATASETS,
                    PREPROCESSING,
@@ -24,6 +44,7 @@ from .layers import (
                    ACTIVATIONS,
                    Activation,
                    BatchNorm1d,
+                   LayerNorm1d,
                    Linear,
                    activation_derivative,
                    activation_forward,
@@ -34,6 +55,7 @@ from .layers import (
                    softmax_cross_entropy,
 )
 from .model import BN_POSITIONS, MLP, SGD
+from .norms import NORMS
 from .probe import PROBE_SIZE
 from .record import DIVERGENCE_REASONS, Divergence, RunRecord
 from .stats import (
@@ -51,10 +73,13 @@ __all__ = [
     "load_csv_dataset", "load_digits", "make_2d", "make_dataset", "preprocess", "short_text", "split",
     "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
     "INITS", "init_weight", "truncated_normal",
-    "ACTIVATIONS", "Activation", "BatchNorm1d", "Linear", "activation_derivative", "activation_forward",
+    "ACTIVATIONS", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative", "activation_forward",
     "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
-    "BN_POSITIONS", "MLP", "SGD",
+    "BN_POSITIONS", "MLP", "SGD", "NORMS",
     "PROBE_SIZE", "DIVERGENCE_REASONS", "Divergence", "RunRecord",
     "HIST_EDGES", "PERCENTILES", "SATURATION_SHARE", "SIGMOID_SATURATION_X", "TANH_SATURATION_X", "low_gradient_mask",
     "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
+    "EXPERIMENT_MEASURE", "EXPERIMENTS", "IOFFE_SZEGEDY_2015", "MEASURES", "WU_HE_2018", "GradientShift", "Landscape",
+    "MeasuredSeries", "batch_stat_spread", "batch_sweep_configs", "experiment_configs", "gradient_ics", "is_stable",
+    "landscape", "largest_stable_lr", "lr_sweep_configs", "norm_inputs", "train_measured",
 ]

@@ -197,6 +197,86 @@ class Linear:
         return {"W": self.dW} if self.b is None else {"W": self.dW, "b": self.db}
 
 
+# --- Layer normalization (Ba, Kiros & Hinton 2016): BN's arithmetic across the features of each example -------
+
+
+def row_sums(a):
+    """``a.sum(axis=1, keepdims=True)`` as a matrix-vector product (as column_sums: faster on small arrays)."""
+    return (a @ _ones(a.shape[1], a.dtype))[:, None]
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    """Normalize each example (row) over its features with its own mean and biased variance, then scale and shift.
+
+    No batch statistics: the same in training and inference, and a batch of one works. ``cache`` is
+    ``(x_hat, gamma, inv_std)``, ``inv_std`` one value per example, shaped (N, 1).
+    """
+    if x.ndim != 2:
+        raise ValueError(f"LayerNorm expects a (batch, features) array, got shape {x.shape}")
+    inv_d = 1.0 / x.shape[1]
+    mu = row_sums(x) * inv_d
+    x_hat = x - mu
+    var = row_sums(x_hat * x_hat) * inv_d
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat *= inv_std
+    y = x_hat * gamma
+    y += beta
+    return y, (x_hat, gamma, inv_std)
+
+
+def layernorm_backward(dy, cache):
+    """BN's compact backward pass with the roles of the axes swapped: per example, over its D features,
+    dx = (1/(Dσ)) · (D·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) with dx̂ = dy·γ; γ and β still collect their gradient over the batch."""
+    x_hat, gamma, inv_std = cache
+    dx_hat = dy * gamma
+    inv_d = 1.0 / dy.shape[1]
+    dx = dx_hat - row_sums(dx_hat) * inv_d
+    dx -= x_hat * (row_sums(dx_hat * x_hat) * inv_d)
+    dx *= inv_std
+    return dx, column_sums(dy * x_hat), column_sums(dy)
+
+
+class LayerNorm1d:
+    """Layer normalization over the features of each example, with torch.nn.LayerNorm's names (``gamma`` is its
+    ``weight``, ``beta`` its ``bias``). It keeps no running statistics: ``train()``/``eval()`` change nothing, and
+    ``update_stats`` is accepted (the MLP passes it to every layer) and ignored."""
+
+    def __init__(self, num_features, eps=1e-5, dtype=np.float32):
+        self.num_features, self.eps, self.dtype = num_features, eps, dtype
+        self.gamma = np.ones(num_features, dtype)
+        self.beta = np.zeros(num_features, dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self.training = True
+        self.x = None  # last input, kept for the recorder
+        self._cache = None
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, x, update_stats=True):
+        self.x = x
+        y, self._cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
+        return y
+
+    def backward(self, dy):
+        if self._cache is None:
+            raise RuntimeError("backward needs a forward pass first")
+        dx, self.dgamma[...], self.dbeta[...] = layernorm_backward(dy, self._cache)
+        return dx
+
+    def params(self):
+        return {"gamma": self.gamma, "beta": self.beta}
+
+    def grads(self):
+        return {"gamma": self.dgamma, "beta": self.dbeta}
+
+
 # --- Activations --------------------------------------------------------------------------------------------
 
 LEAKY_SLOPE = 0.01

@@ -5,6 +5,7 @@ import numpy as np
 
 from .init import init_weight
 from .layers import Activation, BatchNorm1d, Linear
+from .norms import NORMS, REMOVES_BATCH_MEAN, make_norm
 
 BN_POSITIONS = ("before", "after")
 
@@ -14,7 +15,7 @@ class HiddenLayer:
     """The pieces of one hidden layer, so the recorder can read each one's input."""
 
     linear: Linear
-    bn: BatchNorm1d | None
+    bn: BatchNorm1d | None  # the normalization layer: BN or, with MLP(norm=...), one of norms.NORMS
     act: Activation
 
     @property
@@ -30,25 +31,38 @@ class HiddenLayer:
 class MLP:
     """``sizes = [inputs, hidden..., classes]``. Each hidden layer is Linear -> BN -> activation (the paper's
     placement, ``bn_position="before"``) or Linear -> activation -> BN (``"after"``); the last layer is Linear.
+
+    ``norm`` (used when ``batchnorm=True``) puts another normalization where BN goes, one of norms.NORMS: "layer"
+    for LayerNorm, or a BN variant. "frozen_affine" and "affine_only" freeze weights by leaving them out of
+    ``parameters()`` (so the optimizer never sees them).
     """
 
     def __init__(self, sizes, activation="sigmoid", batchnorm=True, seed=0, dtype=np.float32,
-                 bn_position="before", init="xavier", init_sigma=0.1, bn_momentum=0.1, bn_eps=1e-5):
+                 bn_position="before", init="xavier", init_sigma=0.1, bn_momentum=0.1, bn_eps=1e-5, norm="batch"):
         if len(sizes) < 2:
             raise ValueError("an MLP needs at least an input size and an output size")
         if bn_position not in BN_POSITIONS:
             raise ValueError(f"unknown bn_position {bn_position!r}; use one of {BN_POSITIONS}")
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; use one of {NORMS}")
         self.sizes, self.activation, self.batchnorm = list(sizes), activation, batchnorm
-        self.bn_position, self.dtype = bn_position, dtype
+        self.bn_position, self.dtype, self.norm = bn_position, dtype, norm
+        self._frozen = set()  # names of the layers whose weights are not trained (left out of parameters())
         rng = np.random.default_rng(seed)
         self.hidden, self.layers, self._names = [], [], []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-2], sizes[1:-1]), start=1):
             W = init_weight(rng, fan_in, fan_out, init, init_sigma).astype(dtype)
             # The paper drops the bias of a linear layer that feeds BN: BN subtracts the mean, so a bias would
             # cancel out, and β takes its role. BN after the activation does not cancel it, so it stays.
-            has_bias = not (batchnorm and bn_position == "before")
+            # (LayerNorm and variance-only BN do not subtract the batch mean: there the bias stays.)
+            has_bias = not (batchnorm and bn_position == "before" and norm in REMOVES_BATCH_MEAN)
             linear = Linear(W, np.zeros(fan_out, dtype) if has_bias else None)
-            bn = BatchNorm1d(fan_out, bn_momentum, bn_eps, dtype) if batchnorm else None
+            # the noisy variant's noise has an RNG of its own: the weights stay those of the same seed without it
+            bn = make_norm(norm, fan_out, bn_momentum, bn_eps, dtype, seed=(seed, 2, i)) if batchnorm else None
+            if batchnorm and norm == "frozen_affine":
+                self._frozen.add(f"bn{i}")
+            if batchnorm and norm == "affine_only":
+                self._frozen.add(f"fc{i}")
             act = Activation(activation)
             self.hidden.append(HiddenLayer(linear, bn, act))
             order = [("fc", linear), ("bn", bn), ("act", act)]
@@ -60,6 +74,8 @@ class MLP:
                     self._names.append(f"{kind}{i}")
         W = init_weight(rng, sizes[-2], sizes[-1], init, init_sigma).astype(dtype)
         self.out = Linear(W, np.zeros(sizes[-1], dtype))
+        if batchnorm and norm == "affine_only":
+            self._frozen.add("out")
         self.layers.append(self.out)
         self._names.append("out")
         self.training = True
@@ -94,12 +110,16 @@ class MLP:
         return self.layers[0].backward(d, input_grad=input_grad)
 
     def parameters(self):
-        """name -> live parameter array, in forward order (``fc1.W``, ``bn1.gamma``, ..., ``out.b``)."""
-        return {f"{n}.{k}": v for n, layer in zip(self._names, self.layers) for k, v in layer.params().items()}
+        """name -> live parameter array, in forward order (``fc1.W``, ``bn1.gamma``, ..., ``out.b``): the trained
+        ones (frozen layers, see ``norm``, are left out)."""
+        return {f"{n}.{k}": v for n, layer in self._trained() for k, v in layer.params().items()}
 
     def gradients(self):
         """Same keys as ``parameters()``, filled by ``backward``."""
-        return {f"{n}.{k}": v for n, layer in zip(self._names, self.layers) for k, v in layer.grads().items()}
+        return {f"{n}.{k}": v for n, layer in self._trained() for k, v in layer.grads().items()}
+
+    def _trained(self):
+        return [(n, layer) for n, layer in zip(self._names, self.layers) if n not in self._frozen]
 
     def batchnorms(self):
         return [h.bn for h in self.hidden if h.bn is not None]

@@ -10,6 +10,7 @@ from .data import DATASETS, PREPROCESSING, make_dataset
 from .init import INITS
 from .layers import ACTIVATIONS, softmax_cross_entropy
 from .model import BN_POSITIONS, MLP, SGD
+from .norms import NORMS
 from .probe import Probe
 from .record import RunRecord
 
@@ -30,6 +31,7 @@ class TrainConfig:
     bn_position: str = "before"
     bn_momentum: float = 0.1
     bn_eps: float = 1e-5
+    norm: str = "batch"  # with batchnorm=True, what goes where BN goes: one of norms.NORMS ("layer": LayerNorm)
     init: str = "normal"
     init_sigma: float = 0.1
     lr: float = 0.5
@@ -58,7 +60,7 @@ def check_config(config, n_train=None):
     c = config
     choices = {"dataset": (DATASETS + ("csv",), c.dataset), "preprocessing": (PREPROCESSING, c.preprocessing),
                "activation": (ACTIVATIONS, c.activation), "bn_position": (BN_POSITIONS, c.bn_position),
-               "init": (INITS, c.init)}
+               "init": (INITS, c.init), "norm": (NORMS, c.norm)}
     for name, (allowed, value) in choices.items():
         if value not in allowed:
             raise ConfigError("unknown_choice", f"{name}={value!r} is not one of {allowed}", name=name, value=value)
@@ -71,7 +73,7 @@ def check_config(config, n_train=None):
         raise ConfigError("bad_hidden", f"hidden layers need at least one unit each, got {c.hidden}", value=c.hidden)
     if not (0 <= c.sgd_momentum < 1 and 0 <= c.bn_momentum <= 1):
         raise ConfigError("bad_momentum", "momentum must be in [0, 1)", sgd=c.sgd_momentum, bn=c.bn_momentum)
-    if c.batchnorm and c.batch_size < 2:
+    if c.batchnorm and c.norm != "layer" and c.batch_size < 2:  # LayerNorm uses no batch statistics
         raise ConfigError("batch_of_one", "BN in training mode needs at least 2 examples per batch: the variance "
                                           "of one value is 0", batch_size=c.batch_size)
     if n_train is not None and c.batch_size > n_train:
@@ -82,7 +84,7 @@ def check_config(config, n_train=None):
 def build_model(config, n_features, n_classes, dtype=np.float32):
     return MLP([n_features, *config.hidden, n_classes], activation=config.activation, batchnorm=config.batchnorm,
                seed=config.seed, dtype=dtype, bn_position=config.bn_position, init=config.init,
-               init_sigma=config.init_sigma, bn_momentum=config.bn_momentum, bn_eps=config.bn_eps)
+               init_sigma=config.init_sigma, bn_momentum=config.bn_momentum, bn_eps=config.bn_eps, norm=config.norm)
 
 
 def load_data(config, dtype=np.float32):

@@ -17,8 +17,9 @@ def test_every_knob_has_a_unique_url_name_and_covers_the_config():
     fields = {k.field for k in KNOBS}
     assert {"mode", "depth", "width"} <= fields
     config_fields = set(TrainConfig.__dataclass_fields__)
-    # everything but the seed (the shell's), the split and the upload digest is a knob
-    assert config_fields - fields == {"hidden", "seed", "test_fraction", "data_id"}
+    # everything but the seed (the shell's), the split, the upload digest and the normalization variant (the
+    # "beyond the paper" lesson's, not a Playground knob) is a knob
+    assert config_fields - fields == {"hidden", "seed", "test_fraction", "data_id", "norm"}
 
 
 @pytest.mark.parametrize("mode", ["compare", "single"])
