@@ -130,3 +130,15 @@ def test_the_seeds_pixel_scaling_lands_in_half_unit_range():
     x = np.arange(256.0)
     assert (x / 255 - 0.5).min() == -0.5 and (x / 255 - 0.5).max() == 0.5
     assert (x / 127.5 - 1).min() == -1 and (x / 127.5 - 1).max() == 1
+
+
+def test_predictions_use_eval_mode(rng):
+    # The decision boundary and the test accuracy are read in eval mode (running statistics), never batch statistics.
+    model = bc.MLP([4, 8, 3], batchnorm=True, seed=1, dtype=np.float64)
+    model.batchnorms()[0].running_mean[...] = rng.normal(size=8)  # running statistics far from any batch's
+    X = rng.normal(size=(5, 4))
+    model.eval()
+    eval_pred = model.forward(X).argmax(axis=1)
+    model.train()
+    assert np.array_equal(model.predict(X), eval_pred) and model.training
+    assert not np.allclose(model.forward(X, update_stats=False), model.eval().forward(X))
