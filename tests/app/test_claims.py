@@ -172,23 +172,23 @@ def placeholders(text):
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-# Numbers the code owns come in as placeholders, never typed twice (the lead wires them: see the branch's notes).
+# Numbers the code owns come in as placeholders, never typed twice. The comment names what fills each one.
 FROM_CODE = {
-    "ics.math_intro": ({"probe"}, [str(PROBE_SIZE), "256"]),
-    "ics.setup": ({"depth", "width", "batch"}, ["batch 60", "100 sigmoid", "批量大小 60"]),
-    "gamma_beta.setup": ({"depth", "width"}, ["3 × 100"]),
+    "ics.math_intro": ({"probe"}, [str(PROBE_SIZE), "256"]),  # bn_core.train.PROBE_SIZE
+    "ics.setup": ({"depth", "width", "batch"}, ["batch 60", "100 sigmoid", "批量大小 60"]),  # the ICS config
+    "gamma_beta.setup": ({"depth", "width"}, ["3 × 100"]),  # len(config.hidden), config.hidden[0]
     "inference.run_caption": ({"depth", "width"}, ["3 × 100"]),
     "inference.width_help": ({"width"}, ["100 units", "100 个单元"]),
     "inference.cost_title": ({"depth", "width"}, ["3 ×"]),
-    "inference.fold_text": ({"n_written", "n_affine", "n_folded"}, ["6 operations", "6 次运算", "2 operations"]),
+    "inference.fold_text": ({"n_written", "n_affine", "n_folded"}, ["6 operations", "6 次运算"]),  # OPS_BN_*
     "inference.cost_text": ({"saved"}, ["6 operations", "6 次运算"]),
     "inference.tk_cost": ({"folded", "saved"}, ["linear layer 0", "线性层则为 0"]),
-    "saturation.hist_caption": ({"low", "edge", "probe"}, ["10%", "±10"]),
+    "saturation.hist_caption": ({"low", "edge", "probe"}, ["10%", "±10"]),  # SATURATION_SHARE, HIST_EDGES[-1]
     "inputs.hist_caption": ({"low"}, ["10%", "100 units", "100 个单元"]),
     "inputs.tk_saturated": ({"low"}, ["10%"]),
     "inputs.tk_not_saturated": ({"low"}, ["10%"]),
     "gamma_beta.math_terms": ({"low"}, ["10%"]),
-    "playground.upload_help": ({"mb", "rows", "columns"}, [str(MAX_CSV_ROWS), "20 000", str(MAX_CSV_COLUMNS)]),
+    "playground.upload_help": ({"mb", "rows", "columns"}, [str(MAX_CSV_ROWS), str(MAX_CSV_COLUMNS)]),  # MAX_CSV_*
 }
 
 
