@@ -6,10 +6,11 @@ session that asks for the same config.
 """
 import threading
 from collections import OrderedDict
-from contextlib import closing
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from bn_core import train_steps
+from bn_core import RunRecord, train_steps
 
 
 class BoundedCache:
@@ -46,7 +47,7 @@ finished_runs = BoundedCache(MAX_CACHED_RUNS)
 
 @dataclass
 class Progress:
-    """What a page shows while its runs train: the latest record of each run (None before it starts), the share of
+    """What a page shows while its runs train: the latest value of each run (None before it starts), the share of
     all their steps done, and which run is training now."""
 
     records: list
@@ -56,27 +57,59 @@ class Progress:
     steps: int  # its total
 
 
+@dataclass(frozen=True)
+class Task:
+    """One training, as the cache and the pool see it. ``start()`` returns an iterator of live values (the last
+    one is the result); ``key`` names the experiment (equal keys are the same experiment, trained once)."""
+
+    key: object
+    start: Callable
+    total: int  # steps, for progress
+    publish: Callable = lambda value: value  # a copy safe to hand to other sessions
+    steps_of: Callable = lambda value: value.steps_done
+    done_of: Callable = lambda value: value.done  # finished (cache it) rather than stopped
+
+
+def config_task(config, data=None):
+    """The Task that trains ``config`` with bn_core.train_steps (``data``: an upload, named by config.data_id)."""
+    return Task(config, partial(train_steps, config, data), config.steps, publish=RunRecord.view)
+
+
 def cached(config):
-    """The finished run of this config, or None."""
+    """The finished run of this config (or the finished value of this task key), or None."""
     return finished_runs.get(config)
 
 
-def train_runs(configs, data=None, on_progress=None):
-    """Finished records for ``configs`` (trained now unless cached), in order. ``on_progress(Progress)`` is called
-    after each record point. A ConfigError propagates before any work is done. A run stopped early (a rerun
-    interrupts it) is not cached."""
-    records = [cached(c) for c in configs]
-    todo = [i for i, r in enumerate(records) if r is None]
-    total = sum(configs[i].steps for i in todo)
+def run_tasks(tasks, on_progress=None):
+    """The final values of ``tasks`` (run now unless cached), in order. ``on_progress(Progress)`` is called after
+    each value. An exception of a task (e.g. a ConfigError) propagates. A task stopped early is not cached."""
+    values = [cached(task.key) for task in tasks]
+    todo = [i for i, v in enumerate(values) if v is None]
+    total = sum(tasks[i].total for i in todo) or 1
     done = 0
     for i in todo:
-        with closing(train_steps(configs[i], data)) as live:
-            for record in live:
-                records[i] = record.view()
+        task = tasks[i]
+        live = task.start()
+        try:
+            for value in live:
+                values[i] = task.publish(value)
                 if on_progress is not None:
-                    on_progress(Progress(list(records), min(1.0, (done + record.steps_done) / total), i,
-                                         record.steps_done, configs[i].steps))
-        done += configs[i].steps
-        if records[i].done:
-            finished_runs.put(configs[i], records[i])
-    return records
+                    step = task.steps_of(value)
+                    on_progress(Progress(list(values), min(1.0, (done + step) / total), i, step, task.total))
+        finally:
+            close = getattr(live, "close", None)
+            if close is not None:
+                close()
+        done += task.total
+        if values[i] is not None and task.done_of(values[i]):
+            finished_runs.put(task.key, values[i])
+    return values
+
+
+def config_tasks(configs, data=None):
+    return [config_task(c, data) for c in configs]
+
+
+def train_runs(configs, data=None, on_progress=None):
+    """Finished records for ``configs`` (trained now unless cached), in order; see run_tasks."""
+    return run_tasks(config_tasks(configs, data), on_progress)

@@ -6,8 +6,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from bn_core import ConfigError, CsvError
+from lab import runs
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, literal, t
-from lab.runs import train_runs
 from lab.urlparams import MAX_SEED, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
 
 URL_WARNINGS = "url_warnings"  # session key: garbage URL values the sidebar found, shown once by start_page
@@ -124,10 +124,15 @@ def progress_bar(names, on_records=None, redraw_every=5):
 
 def train(configs, names, data=None, on_records=None):
     """lab.runs.train_runs behind a progress bar that disappears when the runs are done."""
+    return run(runs.config_tasks(configs, data), names, on_records)
+
+
+def run(tasks, names, on_records=None):
+    """lab.runs.run_tasks behind a progress bar that disappears when the tasks are done."""
     bar = progress_bar(names, on_records)
-    records = train_runs(configs, data, bar)
+    values = runs.run_tasks(tasks, bar)
     bar.slot.empty()
-    return records
+    return values
 
 
 CSV_USER_TEXT = {"column": 40, "label_column": 40, "value": 40, "columns": 120, "available": 120}  # name -> chars

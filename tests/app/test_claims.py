@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bn_core.data import MAX_CSV_COLUMNS, MAX_CSV_ROWS
-from bn_core.train import PROBE_SIZE
+from bn_core import PROBE_SIZE
 from lab.i18n import LANGS, table
 
 ROOT = Path(__file__).resolve().parents[2]
