@@ -42,6 +42,7 @@ from .inference import fold_batchnorm, fold_into_linear, inference_cost, populat
 from .init import INITS, init_weight, truncated_normal
 from .layers import (
                    ACTIVATIONS,
+                   LEAKY_SLOPE,
                    Activation,
                    BatchNorm1d,
                    LayerNorm1d,
@@ -73,7 +74,8 @@ __all__ = [
     "load_csv_dataset", "load_digits", "make_2d", "make_dataset", "preprocess", "short_text", "split",
     "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
     "INITS", "init_weight", "truncated_normal",
-    "ACTIVATIONS", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative", "activation_forward",
+    "ACTIVATIONS", "LEAKY_SLOPE", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative",
+    "activation_forward",
     "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
     "BN_POSITIONS", "MLP", "SGD", "NORMS",
     "PROBE_SIZE", "DIVERGENCE_REASONS", "Divergence", "RunRecord",

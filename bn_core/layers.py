@@ -329,7 +329,7 @@ class Activation:
     def __init__(self, name):
         activation_forward(name, np.zeros(1))  # fail early on an unknown name
         self.name = name
-        self.x = self.y = None
+        self.x = self.y = self.dx = None
 
     def forward(self, x, update_stats=True):
         self.x = x
@@ -337,10 +337,13 @@ class Activation:
         return self.y
 
     def backward(self, dy):
+        """∂loss/∂x, kept as ``dx`` too: the recorder reads the gradient at each layer's activation input."""
         if self.name == "relu":
-            return dy * (self.x > 0)
+            self.dx = dy * (self.x > 0)
+            return self.dx
         d = activation_derivative(self.name, self.x, self.y)
         d *= dy
+        self.dx = d
         return d
 
     def params(self):

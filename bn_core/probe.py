@@ -42,6 +42,7 @@ class Probe:
                 saturated=np.count_nonzero(low) / low.size,
                 dead=np.count_nonzero(low.all(axis=0)) / low.shape[1],
                 grad_norm=float(np.linalg.norm(h.linear.dW.astype(np.float64, copy=False))),  # float32 may overflow
+                grad_z=float(np.linalg.norm(h.act.dx.astype(np.float64, copy=False)) / np.sqrt(pre.shape[1])),
                 drift=drift,
                 gamma=None if h.bn is None else h.bn.gamma.copy(),
                 beta=None if h.bn is None else h.bn.beta.copy(),

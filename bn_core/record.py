@@ -22,6 +22,7 @@ class LayerSnapshot:
     saturated: float  # share of values where the activation's derivative is below 10% of its maximum
     dead: float  # share of units with a low gradient on every probe example
     grad_norm: float  # ‖∂loss/∂W‖ of the layer's weights on the probe batch
+    grad_z: float  # ‖∂loss/∂Z‖_F / √units, Z the activation input on the probe batch: comparable across widths
     drift: float | None  # change of the pre-activation distribution since the previous record (None at first)
     gamma: np.ndarray | None
     beta: np.ndarray | None
@@ -31,7 +32,7 @@ class LayerSnapshot:
         dists = [d for d in (self.pre_activation, self.bn_input) if d is not None]
         params = [p for p in (self.gamma, self.beta) if p is not None]
         return bool(all(d.is_finite() for d in dists) and all(np.isfinite(p).all() for p in params)
-                    and np.isfinite([self.saturated, self.dead, self.grad_norm,
+                    and np.isfinite([self.saturated, self.dead, self.grad_norm, self.grad_z,
                                      0.0 if self.drift is None else self.drift]).all())
 
 
@@ -145,7 +146,8 @@ class RunRecord:
                 d = ls.pre_activation
                 row = {"step": s.step, "layer": i, "pre_mean": d.mean, "pre_std": d.std,
                        **{f"pre_p{p}": v for p, v in zip(PERCENTILES, d.percentiles)},
-                       "saturated": ls.saturated, "dead": ls.dead, "grad_norm": ls.grad_norm, "drift": ls.drift}
+                       "saturated": ls.saturated, "dead": ls.dead, "grad_norm": ls.grad_norm, "grad_z": ls.grad_z,
+                       "drift": ls.drift}
                 if ls.gamma is not None:
                     row.update(gamma_mean=float(ls.gamma.mean()), gamma_std=float(ls.gamma.std()),
                                beta_mean=float(ls.beta.mean()), beta_std=float(ls.beta.std()))

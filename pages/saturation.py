@@ -2,11 +2,19 @@
 # ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
 import streamlit as st
 
-from bn_core import ACTIVATIONS, PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, TANH_SATURATION_X, ConfigError
+from bn_core import (
+    ACTIVATIONS,
+    HIST_EDGES,
+    PROBE_SIZE,
+    SATURATION_SHARE,
+    SIGMOID_SATURATION_X,
+    TANH_SATURATION_X,
+    ConfigError,
+)
 from lab import shell
 from lab.figures import common as figures
 from lab.figures import saturation as fig
-from lab.i18n import current_lang, fmt_num, t, translate
+from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import common
 from lab.lessons import saturation as lesson
 
@@ -68,7 +76,7 @@ step = recorded[-1]
 if len(recorded) > 1:
     step = st.select_slider(t("common.record_step"), recorded, value=step, help=t("saturation.step_help"))
 layer_titles = common.layer_titles(record_bn.n_layers)
-measure = lesson.low_gradient_measure(activation)
+measure, title_key, axis_key, _ = lesson.LOW_GRADIENT[activation]
 
 st.markdown(f"**{t('saturation.hist_title', step=step)}**")
 st.plotly_chart(fig.histograms_at_step(
@@ -76,12 +84,13 @@ st.plotly_chart(fig.histograms_at_step(
     lesson.threshold(activation), layer_titles,
     dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
          derivative=t("common.derivative_curve"))), width="stretch", key="sat_hist")
-st.caption(t("saturation.hist_caption", probe=PROBE_SIZE))
+st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
+             edge=fmt_num(HIST_EDGES[-1])))
 
-st.markdown(f"**{t('saturation.dead_title' if measure == 'dead' else 'saturation.saturated_title')}**")
+st.markdown(f"**{t(title_key)}**")
 st.plotly_chart(fig.low_gradient_lines(
     (record_bn, record_no_bn), names, measure, step, layer_titles,
-    t("saturation.y_dead" if measure == "dead" else "saturation.y_saturated"), t("common.step")),
+    t(axis_key), t("common.step")),
     width="stretch", key="sat_low")
 st.markdown(f"**{t('saturation.grad_title')}**")
 st.plotly_chart(fig.grad_norm_lines((record_bn, record_no_bn), names, step, layer_titles, t("saturation.y_grad"),

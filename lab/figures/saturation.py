@@ -55,7 +55,7 @@ def low_gradient_lines(records, names, measure, step, layer_titles, y_title, x_t
 def grad_norm_lines(records, names, step, layer_titles, y_title, x_title):
     """Per layer, ‖∂loss/∂W‖ over training on a log axis, one line per run; the step shown marked."""
     steps = [r.steps for r in records]
-    series = [[r.layer_series(i, "grad_norm") for i in range(r.n_layers)] for r in records]
+    series = [[r.layer_series(i, "grad_z") for i in range(r.n_layers)] for r in records]
     fig = per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=COLORS, log_y=True)
     fig.update_yaxes(dtick=1)  # a tick per decade: 0.01, 0.1, 1
     _mark_step(fig, step, max(r.n_layers for r in records))

@@ -2,7 +2,7 @@
 takeaway sentences."""
 import numpy as np
 
-from bn_core import SIGMOID_SATURATION_X, TANH_SATURATION_X
+from bn_core import LEAKY_SLOPE, SIGMOID_SATURATION_X, TANH_SATURATION_X
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons.common import PAPER_NET, bn_pair, last, record_index
 
@@ -21,25 +21,26 @@ def configs(activation, sigma, steps, seed):
     return bn_pair(BASE.replace(activation=activation, init_sigma=sigma, steps=steps, seed=seed))
 
 
-def counts_dead(activation):
-    """ReLU-like activations do not saturate; their failure is the dead unit (input ≤ 0 on every example)."""
-    return activation in ("relu", "leaky_relu")
-
-
 def threshold(activation):
     """|x| beyond which the derivative is below 10% of its maximum; ReLU-like: 0 (x ≤ 0 is the flat side)."""
     return {"sigmoid": SIGMOID_SATURATION_X, "tanh": TANH_SATURATION_X}.get(activation, 0.0)
 
 
+# What "little gradient gets through" means for each activation: the record's series, and its string keys.
+# Sigmoid and tanh saturate; a ReLU unit whose input is ≤ 0 on every example is dead (no gradient at all); a leaky
+# ReLU never is (slope LEAKY_SLOPE below 0), so for it the page shows the share of inputs ≤ 0 under that name.
+LOW_GRADIENT = {
+    "sigmoid": ("saturated", "saturation.saturated_title", "saturation.y_saturated", "saturation.tk_saturated"),
+    "tanh": ("saturated", "saturation.saturated_title", "saturation.y_saturated", "saturation.tk_saturated"),
+    "relu": ("dead", "saturation.dead_title", "saturation.y_dead", "saturation.tk_dead"),
+    "leaky_relu": ("saturated", "saturation.below_zero_title", "saturation.y_below_zero", "saturation.tk_below_zero"),
+}
+
+
 def low_gradient_measure(activation):
-    """The per-layer series the page plots: ``saturated`` share of values, or ``dead`` share of units."""
-    return "dead" if counts_dead(activation) else "saturated"
-
-
-
-
-
-
+    """The per-layer series the page plots: ``saturated`` share of values (for leaky ReLU: of values ≤ 0), or
+    ``dead`` share of units (ReLU)."""
+    return LOW_GRADIENT[activation][0]
 
 
 def series(record, name):
@@ -77,10 +78,10 @@ def takeaways(activation, step, record_bn, record_no_bn):
         return t("saturation.list_sep").join(share(v) for v in values)
 
     # 1. Saturated values (sigmoid, tanh) or dead units (ReLU-like) per layer at this step.
-    measure = low_gradient_measure(activation)
+    measure, _, _, key = LOW_GRADIENT[activation]
     low_bn, low_no = at(record_bn, measure, step), at(record_no_bn, measure, step)
-    key = "saturation.tk_dead" if measure == "dead" else "saturation.tk_saturated"
-    out.append(t(key, step=step, n=n, no=shares(low_no), bn=shares(low_bn), x=fmt_num(threshold(activation), 3)))
+    out.append(t(key, step=step, n=n, no=shares(low_no), bn=shares(low_bn), x=fmt_num(threshold(activation), 3),
+                 slope=fmt_num(LEAKY_SLOPE)))
     worst_no, worst_bn = float(low_no.max()), float(low_bn.max())
     if worst_no >= 0.05 and worst_bn < FLOOR:
         out.append(t("saturation.tk_low_none", no=share(worst_no), floor=share(FLOOR)))
@@ -93,7 +94,7 @@ def takeaways(activation, step, record_bn, record_no_bn):
         out.append(t("saturation.tk_low_similar", no=share(worst_no), bn=share(worst_bn)))
 
     # 2. Vanishing gradients: how much of the last hidden layer's gradient norm is left at the first.
-    g_bn, g_no = at(record_bn, "grad_norm", step), at(record_no_bn, "grad_norm", step)
+    g_bn, g_no = at(record_bn, "grad_z", step), at(record_no_bn, "grad_z", step)
     r_bn, r_no = g_bn[0] / g_bn[-1], g_no[0] / g_no[-1]
     params = dict(n=n, step=step, no=fmt_num(r_no, 2), bn=fmt_num(r_bn, 2))
     if n >= 2 and np.isfinite(r_bn) and np.isfinite(r_no) and r_bn > 0 and r_no > 0:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bn_core.data import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from bn_core import PROBE_SIZE
+from bn_core.data import MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from lab.i18n import LANGS, table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -41,7 +41,10 @@ def test_thresholds_are_where_the_derivative_falls_to_a_tenth():
     for act, peak in (("sigmoid", 0.25), ("tanh", 1.0)):
         x = np.array([lesson.threshold(act)])
         assert activation_derivative(act, x)[0] == pytest.approx(0.1 * peak, rel=1e-6)
-    assert lesson.low_gradient_measure("relu") == "dead" == lesson.low_gradient_measure("leaky_relu")
+    assert lesson.low_gradient_measure("relu") == "dead"
+    # a leaky ReLU unit is never dead (slope 0.01 below 0): its share of inputs ≤ 0 is shown under its own name
+    assert lesson.low_gradient_measure("leaky_relu") == "saturated"
+    assert lesson.LOW_GRADIENT["leaky_relu"][3] == "saturation.tk_below_zero"
     assert lesson.low_gradient_measure("tanh") == "saturated"
 
 
@@ -149,8 +152,13 @@ def test_switching_to_relu_counts_dead_units_and_resets_sigma():
     no_exception(at)
     assert at.select_slider(key="sat_sigma").value == lesson.DEFAULT_SIGMA["relu"]
     text = takeaway_text(at)
-    assert "dead units" in text and "saturated" not in text
+    assert "dead ReLU units" in text and "saturated" not in text
     assert EN("saturation.dead_title").split("(")[0] in "\n".join(m.value for m in at.markdown)
+    at.selectbox(key="sat_activation").set_value("leaky_relu").run()  # never "dead": inputs ≤ 0 by their name
+    no_exception(at)
+    text = takeaway_text(at)
+    assert "dead" not in text and "at or below 0" in text
+    assert EN("saturation.below_zero_title").split("(")[0] in "\n".join(m.value for m in at.markdown)
 
 
 def test_a_diverged_run_is_reported_with_its_step_and_fix():

@@ -207,7 +207,7 @@ def test_frames_and_csv(batchnorm):
     layers = r.layers_frame()
     assert len(layers) == n_records * n_layers
     assert sorted(layers["layer"].unique()) == [1, 2]
-    expected = {"step", "layer", "pre_mean", "pre_std", "saturated", "dead", "grad_norm", "drift",
+    expected = {"step", "layer", "pre_mean", "pre_std", "saturated", "dead", "grad_norm", "grad_z", "drift",
                 *(f"pre_p{p}" for p in bc.PERCENTILES)}
     bn_columns = {"gamma_mean", "gamma_std", "beta_mean", "beta_std"}
     assert set(layers.columns) == (expected | bn_columns if batchnorm else expected)
@@ -357,3 +357,30 @@ def test_on_step_sees_every_update_with_that_batchs_statistics():
     record = bc.train(config, on_step=on_step)
     assert [s for s, _ in seen] == list(range(1, 26)) and all(ok for _, ok in seen)
     assert np.array_equal(record.weights["fc1.W"], bc.train(config).weights["fc1.W"])
+
+
+def test_grad_z_is_the_rms_over_units_of_the_activation_input_gradient():
+    """‖∂L/∂Z‖_F / √units on the probe batch, checked against autograd-free finite differences of the loss."""
+    config = SMALL.replace(steps=10, record_every=10)
+    record = bc.train(config, dtype=np.float64)
+    model = record.build_model()
+    data = bc.load_data(config, np.float64)
+    X, y = data.X_train[:PROBE_SIZE], data.y_train[:PROBE_SIZE]
+    model.forward(X, update_stats=False)
+    z = model.hidden[0].act.x.copy()
+
+    def loss_from_first_layer_input(z1):  # the network above the first activation input, probe statistics
+        a = bc.activation_forward(model.activation, z1)
+        for layer in model.layers[model.layers.index(model.hidden[0].act) + 1:]:
+            a = layer.forward(a, update_stats=False)
+        return bc.softmax_cross_entropy(a, y)[0]
+
+    grad = np.zeros_like(z)
+    h = 1e-6
+    for idx in np.ndindex(*z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        grad[idx] = (loss_from_first_layer_input(zp) - loss_from_first_layer_input(zm)) / (2 * h)
+    expected = np.linalg.norm(grad) / np.sqrt(z.shape[1])
+    assert record.snapshots[-1].layers[0].grad_z == pytest.approx(expected, rel=1e-5)
