@@ -38,7 +38,16 @@ from .data import (
                    short_text,
                    split,
 )
-from .inference import fold_batchnorm, fold_into_linear, inference_cost, population_statistics, set_running_statistics
+from .inference import (
+                   OPS_BN_AS_WRITTEN,
+                   OPS_BN_FOLDED_AFFINE,
+                   OPS_BN_FOLDED_LINEAR,
+                   fold_batchnorm,
+                   fold_into_linear,
+                   inference_cost,
+                   population_statistics,
+                   set_running_statistics,
+)
 from .init import INITS, init_weight, truncated_normal
 from .layers import (
                    ACTIVATIONS,
@@ -72,7 +81,8 @@ from .train import ConfigError, TrainConfig, build_model, check_config, load_dat
 __all__ = [
     "CsvError", "Dataset", "DATASETS", "PREPROCESSING", "csv_columns", "dataset_from_arrays", "load_csv",
     "load_csv_dataset", "load_digits", "make_2d", "make_dataset", "preprocess", "short_text", "split",
-    "fold_batchnorm", "fold_into_linear", "inference_cost", "population_statistics", "set_running_statistics",
+    "OPS_BN_AS_WRITTEN", "OPS_BN_FOLDED_AFFINE", "OPS_BN_FOLDED_LINEAR", "fold_batchnorm", "fold_into_linear",
+    "inference_cost", "population_statistics", "set_running_statistics",
     "INITS", "init_weight", "truncated_normal",
     "ACTIVATIONS", "LEAKY_SLOPE", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative",
     "activation_forward",

@@ -61,16 +61,19 @@ def fold_batchnorm(model):
     return folded.eval()
 
 
-# Per feature and example, the elementwise operations of eval-mode BN written as Algorithm 2 states it:
-# x − E[x]; Var[x] + ε; √; ÷; ·γ; +β.
-OPS_BN_AS_WRITTEN = 6
-OPS_BN_FOLDED_AFFINE = 2  # x·scale + shift: one multiply-add
-OPS_BN_FOLDED_LINEAR = 0  # absorbed into W and b: nothing left to do
+# Per unit and example, the elementwise operations of eval-mode BN. Normalizing step by step: subtract E[x], divide
+# by √(Var[x] + ε), multiply by γ, add β (ε and the square root are computed once per unit, not per example).
+OPS_BN_AS_WRITTEN = 4
+OPS_BN_FOLDED_AFFINE = 2  # x·scale + shift (Algorithm 2, line 11): one multiply-add
+# Folded into the linear layer before it: W' = W·diag(scale) costs nothing per example, but that layer had no bias
+# (β took its place), and now adds one per unit.
+OPS_BN_FOLDED_LINEAR = 1
 
 
 def inference_cost(model):
     """Elementwise operations per example that BN costs at inference, three ways, plus the linear layers' multiply-adds
-    for scale. The seed's closing point: precomputing the fixed values saves work in proportion to the BN width."""
+    for scale. The seed's closing point: precomputing the fixed values saves work in proportion to the BN width
+    (while the linear layers' work grows with its square)."""
     features = sum(bn.num_features for bn in model.batchnorms())
     linear_madds = sum(a * b for a, b in zip(model.sizes[:-1], model.sizes[1:]))
     return {

@@ -1,7 +1,7 @@
 """Internal covariate shift — the paper's Figure 1, trained live: BN vs no BN on the digits, same seed."""
 import streamlit as st
 
-from bn_core import ConfigError
+from bn_core import PROBE_SIZE, ConfigError
 from lab import shell
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
@@ -12,16 +12,17 @@ from lab.lessons import covariate_shift as ics
 shell.start_page()
 shell.intro("ics")
 with st.expander(t("common.math")):
-    st.markdown(t("ics.math_intro"))
+    st.markdown(t("ics.math_intro", probe=PROBE_SIZE))
     st.latex(r"\mathrm{drift}_t=\frac{1}{U}\sum_{u=1}^{U}\frac{W_1\!\left(P^{(u)}_{t},\,P^{(u)}_{t-1}\right)}"
              r"{\operatorname{std}\left(X_{t-1}\right)},\qquad W_1=\frac{1}{n}\sum_{k=1}^{n}"
              r"\left|x^{(u)}_{t,(k)}-x^{(u)}_{t-1,(k)}\right|")
-    st.markdown(t("ics.math_terms", U="$U$", x="$x^{(u)}_{t,(k)}$", k="$k$", n="$n = 256$", u="$u$", t="$t$",
+    st.markdown(t("ics.math_terms", U="$U$", x="$x^{(u)}_{t,(k)}$", k="$k$", n=f"$n = {PROBE_SIZE}$", u="$u$", t="$t$",
                   X="$X_{t-1}$"))
 
 # --- The experiment ---------------------------------------------------------------------------------------------
 st.subheader(t("ics.experiment"))
-st.caption(t("ics.setup"))
+net = ics.configs()[0]
+st.caption(t("ics.setup", depth=len(net.hidden), width=net.hidden[0], batch=net.batch_size))
 for key, default in (("ics_steps", ics.DEFAULT_STEPS), ("ics_sigma", ics.DEFAULT_SIGMA), ("ics_lr", ics.DEFAULT_LR)):
     st.session_state.setdefault(key, default)
 c1, c2, c3 = st.columns(3)

@@ -1,10 +1,10 @@
 """γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
 import streamlit as st
 
-from bn_core import SIGMOID_SATURATION_X, ConfigError
+from bn_core import SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
 from lab import shell
 from lab.figures.gamma_beta import learned_params, transform_histograms
-from lab.i18n import fmt_num, t
+from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons import common
 from lab.lessons import gamma_beta as gb
 
@@ -15,9 +15,13 @@ with st.expander(t("common.math"), expanded=True):
              r"y_i=\gamma\,\hat{x}_i+\beta")
     st.latex(r"\gamma=\sqrt{\sigma_\mathcal{B}^2+\epsilon},\ \beta=\mu_\mathcal{B}\ \Rightarrow\ y_i=x_i"
              r"\quad\text{(%s)}" % t("gamma_beta.math_identity"))
+    st.latex(r"\gamma=\sqrt{\mathrm{Var}[x]+\epsilon},\ \beta=\mathrm{E}[x]\ \Rightarrow\ "
+             r"\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\epsilon}}\,\gamma+\beta=x"
+             r"\quad\text{(%s)}" % t("gamma_beta.math_identity_population"))
     st.latex(r"\operatorname{sigmoid}(y)\approx\tfrac12+\tfrac{y}{4}\quad\text{%s}\ |y|<1"
              % t("gamma_beta.math_linear"))
-    st.markdown(t("gamma_beta.math_terms", gap=fmt_num(gb.tangent_gap(), 2), sat_x=fmt_num(SIGMOID_SATURATION_X, 2)))
+    st.markdown(t("gamma_beta.math_terms", gap=fmt_num(gb.tangent_gap(), 2), sat_x=fmt_num(SIGMOID_SATURATION_X, 2),
+                  low=fmt_pct(SATURATION_SHARE)))
 
 # --- A trained network and a real batch ------------------------------------------------------------------------
 config = gb.config(shell.seed())
@@ -32,7 +36,8 @@ if len(record.snapshots) < 2:
 xs = gb.bn_inputs(record)
 
 st.subheader(t("gamma_beta.experiment"))
-st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0])))
+st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0]), depth=len(config.hidden),
+             width=config.hidden[0]))
 c1, c2 = st.columns(2)
 n_layers, n_units = len(xs), xs[0].shape[1]
 layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",

@@ -1,10 +1,12 @@
 """BN at inference: train mode vs eval mode, running vs population statistics, a batch of one, folding BN away."""
 import streamlit as st
 
+import bn_core as bc
 from bn_core import ConfigError
 from lab import shell
 from lab.figures import inference as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t
+from lab.lessons import common
 from lab.lessons import inference as li
 
 
@@ -38,7 +40,7 @@ st.latex(r"""
 &\qquad y = \gamma\,\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\epsilon}}+\beta = a\,x+b, \qquad
         a = \frac{\gamma}{\sqrt{\mathrm{Var}[x]+\epsilon}}, \quad b = \beta - a\,\mathrm{E}[x]\\
 &\textbf{3.}\ \text{""" + t("inference.alg2_fold") + r"""}\\
-&\qquad y = u\,\big(W\,\mathrm{diag}(a)\big) + (a \odot c + b) = u\,W' + b'
+&\qquad y = u\,\big(W\,\mathrm{diag}(a)\big) + b = u\,W' + b'
 \end{aligned}""")
 st.caption(t("inference.alg2_caption"))
 
@@ -57,8 +59,8 @@ if run is not None and run.divergence is not None:
                reason=t(f"divergence.{run.divergence.reason}")) + " " + t("common.diverged_fix"),
              icon=":material/error:")
 elif run is not None:
-    st.caption(t("inference.run_caption", batch=config.batch_size, lr=config.lr, steps=config.steps,
-                 momentum=fmt_num(momentum)))
+    st.caption(t("inference.run_caption", depth=len(config.hidden), width=config.hidden[0], batch=config.batch_size,
+                 lr=config.lr, steps=config.steps, momentum=fmt_num(momentum)))
     data = run.data
     running = li.running_statistics(run, momentum)
     model = li.with_statistics(run, running)  # a fresh eval-mode model with this momentum's running statistics
@@ -90,7 +92,7 @@ elif run is not None:
 \alpha = \text{""" + t("inference.sweep_x") + "} = " + fmt_num(momentum))
     st.markdown(t("inference.stats_after"))
     left, right = st.columns(2)
-    layer_names = [t("common.layer", n=k + 1) for k in range(run.n_layers)]
+    layer_names = common.layer_titles(run.n_layers)
     layer = layer_names.index(left.selectbox(t("inference.layer_label"), layer_names, index=run.n_layers - 1,
                                              key=f"inf_layer_{current_lang()}"))
     unit = right.number_input(t("inference.unit_label"), 0, run.batch_mean[layer].shape[1] - 1, 0, step=1,
@@ -126,7 +128,8 @@ elif run is not None:
 
     # 4. Folding BN away ------------------------------------------------------------------------------------------
     st.header(t("inference.fold_title"))
-    st.markdown(t("inference.fold_text", **li.FOLD_MATH))
+    st.markdown(t("inference.fold_text", **li.FOLD_MATH, n_written=bc.OPS_BN_AS_WRITTEN,
+                  n_affine=bc.OPS_BN_FOLDED_AFFINE, n_folded=bc.OPS_BN_FOLDED_LINEAR))
     check = li.fold_check(model, data.X_test)
     ways = {"as_written": t("inference.way_as_written"), "folded_affine": t("inference.way_affine"),
             "folded_linear": t("inference.way_linear")}
@@ -135,12 +138,13 @@ elif run is not None:
                  width="stretch")
     st.caption(t("inference.fold_caption", agree=check.agree, n=check.n))
     sentences.append(li.fold_sentence(check, model.dtype))
-    st.markdown(t("inference.cost_text"))
+    st.markdown(t("inference.cost_text", saved=bc.OPS_BN_AS_WRITTEN - bc.OPS_BN_FOLDED_LINEAR))
     width = st.select_slider(t("inference.width_label"), li.WIDTH_CHOICES, value=config.hidden[0],
-                             help=t("inference.width_help"), key="inf_width")
+                             help=t("inference.width_help", width=config.hidden[0]), key="inf_width")
     cost = li.cost_for_width(data.n_features, width, len(config.hidden), data.n_classes)
     st.plotly_chart(fig.cost_bars(cost, ways, t("inference.cost_axis"),
-                                  t("inference.cost_title", width=width)), width="stretch", key="inf_cost")
+                                  t("inference.cost_title", width=width, depth=len(config.hidden))), width="stretch",
+                    key="inf_cost")
     sentences.append(li.cost_sentence(cost, width))
 
     shell.takeaways(sentences)

@@ -2,10 +2,10 @@
 # ruff: noqa: UP031  (LaTeX is full of braces: %-formatting keeps it readable)
 import streamlit as st
 
-from bn_core import SIGMOID_SATURATION_X, ConfigError
+from bn_core import SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
 from lab import shell
 from lab.figures import inputs as fig
-from lab.i18n import current_lang, fmt_num, t, translate
+from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import inputs as lesson
 from lab.lessons.common import last
 
@@ -32,8 +32,8 @@ st.subheader(t("common.math"))
 st.latex(r"\begin{gathered} z_j = \sum_{i=1}^{n} w_{ij}\,x_i \\ \operatorname{Var}[z_j] = n\,\operatorname{Var}[w]\,"
          r"\mathrm{E}[x^2] \quad \text{(%s)} \end{gathered}" % t("inputs.math_var_note"))  # two lines fit a projector
 st.latex(r"""\operatorname{Var}[w] = \begin{cases}
-%s\,\sigma^2 & \text{%s}\\
-\sigma^2 & \text{%s}\\[4pt]
+%s\,\sigma_w^2 & \text{%s}\\
+\sigma_w^2 & \text{%s}\\[4pt]
 \dfrac{2}{n_\text{in}+n_\text{out}} & \text{%s}\\[10pt]
 \dfrac{2}{n_\text{in}} & \text{%s}
 \end{cases}""" % (fmt_num(lesson.truncated_variance_factor(), 3), t("inputs.math_init_trunc"),
@@ -97,7 +97,7 @@ st.plotly_chart(fig.first_layer_histograms(
     [t("inputs.panel_title", name=n, std=fmt_num(f.std_without, 2)) for n, f in zip(names, first_layers)],
     dict(without_bn=t("common.without_bn"), with_bn=t("common.with_bn"), x=t("inputs.hist_x"),
          share=t("common.share")), SIGMOID_SATURATION_X), width="stretch", key="inputs_hist")
-st.caption(t("inputs.hist_caption", x=fmt_num(SIGMOID_SATURATION_X, 3)))
+st.caption(t("inputs.hist_caption", x=fmt_num(SIGMOID_SATURATION_X, 3), low=fmt_pct(SATURATION_SHARE)))
 
 left, right = st.columns([3, 2])
 with left:

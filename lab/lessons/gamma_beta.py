@@ -134,6 +134,7 @@ def sentences(unit, gamma, beta, learned_gamma, learned_beta):
                  linear=fmt_pct(linear_share(y_l)))
                + (t("gamma_beta.say_learned_near") if near else
                         t("gamma_beta.say_learned_far", ratio=fmt_num(learned_gamma / unit.sigma, 2), **SYMBOLS)))
+    out.append(t("gamma_beta.say_learned_scale", **SYMBOLS))
     return out
 
 

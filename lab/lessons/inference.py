@@ -18,6 +18,7 @@ WIDTH_CHOICES = (16, 32, 64, 100, 128, 256, 512, 1024, 2048)  # the cost count's
 MOMENTA = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9)  # BN momentum values the page compares
 TRAIN_MOMENTUM = DEFAULT_CONFIG.bn_momentum  # the momentum of the cached model's own running statistics
 NEAR_BEST = 1.5  # a momentum whose gap is within this factor of the best one is "about as close"
+NEGLIGIBLE_START = 0.01  # the running average's start is said to weigh in only from 1% of the average on
 MAX_CACHED = 8  # a run keeps its batch statistics: 2.4 MB per 1000 steps of 3 × 100 units (float32)
 
 
@@ -316,7 +317,7 @@ FOLD_WAYS = ("as_written", "folded_affine", "folded_linear")
 FOLD_MATH = {
     "written": r"$(x - \mathrm{E}[x]) / \sqrt{\mathrm{Var}[x] + \epsilon} \cdot \gamma + \beta$",
     "affine": r"$y = a\,x + b$",
-    "folded": r"$W' = W\,\mathrm{diag}(a)$, $b' = a \odot c + b$",
+    "folded": r"$W' = W\,\mathrm{diag}(a)$, $b' = b$",
 }
 
 
@@ -387,11 +388,22 @@ def stats_sentences(sweep, momentum, steps):
         key = "inference.tk_ema_near"
     else:
         key = "inference.tk_ema_lag" if i < best else "inference.tk_ema_noisy"
+    out = [t(key, **params)]
+    start_weight = start_share(momentum, steps)
+    if start_weight >= NEGLIGIBLE_START:  # only then can the start (mean 0, variance 1) explain a gap
+        out.append(t("inference.tk_ema_start", momentum=fmt_num(momentum), steps=steps,
+                     start_weight=fmt_pct(start_weight, 1)))
     diff = 100 * (sweep.ema_acc[i] - sweep.population_acc)
     acc_key = ("inference.tk_acc_same" if abs(diff) < 1e-9 else
                "inference.tk_acc_lower" if diff < 0 else "inference.tk_acc_higher")
-    return [t(key, **params), t(acc_key, ema_acc=fmt_pct(sweep.ema_acc[i], 1),
-                                  pop_acc=fmt_pct(sweep.population_acc, 1), diff=fmt_num(abs(diff), 2))]
+    out.append(t(acc_key, ema_acc=fmt_pct(sweep.ema_acc[i], 1), pop_acc=fmt_pct(sweep.population_acc, 1),
+                 diff=fmt_num(abs(diff), 2)))
+    return out
+
+
+def start_share(momentum, steps):
+    """The weight the running average's start still has after ``steps`` updates: (1 − momentum)^steps."""
+    return (1.0 - momentum) ** steps
 
 
 def one_sentence(one, example):
@@ -407,6 +419,8 @@ def fold_sentence(check, dtype):
 
 
 def cost_sentence(cost, width):
+    saved = cost["as_written"] - cost["folded_linear"]
     return t("inference.tk_cost", width=width, features=f"{cost['bn_features']:,}",
-              as_written=f"{cost['as_written']:,}", affine=f"{cost['folded_affine']:,}",
-              madds=f"{cost['linear_madds']:,}", share=fmt_pct(cost["as_written"] / cost["linear_madds"], 1))
+             as_written=f"{cost['as_written']:,}", affine=f"{cost['folded_affine']:,}",
+             folded=f"{cost['folded_linear']:,}", saved=f"{saved:,}", madds=f"{cost['linear_madds']:,}",
+             share=fmt_pct(saved / cost["linear_madds"], 1))

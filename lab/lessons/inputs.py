@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core import INITS, PREPROCESSING, SIGMOID_SATURATION_X, build_model, load_data
+from bn_core import INITS, PREPROCESSING, SATURATION_SHARE, SIGMOID_SATURATION_X, build_model, load_data
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons.common import PAPER_NET, bn_pair, divergence_message, last
 
@@ -106,12 +106,12 @@ def takeaways(axis, names, first_layers, records_bn, records_no_bn):
     sat = [f.saturated(f.without_bn) for f in first_layers]
     worst = int(np.argmax(sat))
     bn_sat = max(f.saturated(f.with_bn) for f in first_layers)
-    x = fmt_num(SIGMOID_SATURATION_X, 3)
+    x, low = fmt_num(SIGMOID_SATURATION_X, 3), fmt_pct(SATURATION_SHARE)
     if sat[worst] >= SATURATED_SHARE:
         out.append(t("inputs.tk_saturated", share=pct(sat[worst]), name=names[worst], x=x,
-                     bn_share=pct(bn_sat)))
+                     bn_share=pct(bn_sat), low=low))
     else:
-        out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x))
+        out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x, low=low))
 
     # 2. Final test accuracy across the choices: the spread with and without BN, and its ratio.
     acc_bn = [last(r, "test_acc") for r in records_bn]

@@ -119,8 +119,12 @@ def test_sentences_follow_the_sliders(record):
     assert a[0] != b[0] and a[1:] == b[1:]
     undone = gb.sentences(unit, unit.sigma, unit.mu, 1.2, 0.1)
     assert "y equals x up to" in undone[2] and "y equals x up to" not in a[2]
-    near = gb.sentences(unit, 1.0, 0.0, unit.sigma, unit.mu)[-1]
-    assert translate("en", "gamma_beta.say_learned_near") in near
+    near = gb.sentences(unit, 1.0, 0.0, unit.sigma, unit.mu)
+    assert translate("en", "gamma_beta.say_learned_near") in near[-2]
+    far = gb.sentences(unit, 1.0, 0.0, 3 * unit.sigma, unit.mu)
+    assert translate("en", "gamma_beta.say_learned_near") not in far[-2] and "is not undone" in far[-2]
+    # either way, the caveat that σ_B follows the weights' scale is said
+    assert near[-1] == far[-1] and "‖W‖" in near[-1]
 
 
 def test_slider_ranges_hold_every_undo_and_learned_value(record):

@@ -159,7 +159,7 @@ def test_three_ways_give_the_same_output_float64(run64):
 def test_operation_count():
     cost = li.cost_for_width(64, 100, 3, 10)
     assert cost["bn_features"] == 300
-    assert (cost["as_written"], cost["folded_affine"], cost["folded_linear"]) == (1800, 600, 0)
+    assert (cost["as_written"], cost["folded_affine"], cost["folded_linear"]) == (1200, 600, 300)  # 4, 2, 1 per unit
     assert cost["linear_madds"] == 64 * 100 + 100 * 100 * 2 + 100 * 10
     wide = li.cost_for_width(64, 1000, 3, 10)
     assert wide["as_written"] - wide["folded_linear"] == 10 * (cost["as_written"] - cost["folded_linear"])
@@ -199,7 +199,7 @@ def _sentences_follow_the_numbers(run, tr):
     one = li.one_sentence(li.batch_of_one(model, X, 0), 0)
     fold = li.fold_sentence(li.fold_check(model, X), np.float32)
     cost = li.cost_sentence(li.cost_for_width(64, 512, 3, 10), 512)
-    assert "9,216" in cost and "512" in cost  # 6 operations × 3 × 512 units
+    assert "6,144" in cost and "4,608" in cost and "512" in cost  # 4 operations × 3 × 512 units; saves 3 × 1,536
     for s in lag + modes + [one, fold, cost]:
         assert s and "{" not in s and "}" not in s
 
@@ -222,7 +222,8 @@ def test_accuracy_sentence_chooses_by_sign():
     sweep = li.MomentumSweep((0.1, 0.5), np.array([0.01, 0.02]), np.array([0.01, 0.02]), np.array([0.9, 0.95]), 0.92)
     lower = li.stats_sentences(sweep, 0.1, 100)[1]
     higher = li.stats_sentences(sweep, 0.5, 100)[1]
-    assert "lower" in lower and "2 points" in lower and "higher" in higher and "3 points" in higher
+    assert "lower" in lower and "2 percentage points" in lower
+    assert "higher" in higher and "3 percentage points" in higher
     equal = li.MomentumSweep((0.1,), np.array([0.01]), np.array([0.01]), np.array([0.92]), 0.92)
     assert "the same" in li.stats_sentences(equal, 0.1, 100)[1]
 
@@ -256,7 +257,7 @@ def test_figures(run):
     assert [len(t.x) for t in fig.data] == [10, 10, 9] and fig.layout.yaxis.title.text == "probability"
     _finite_data(fig)
     fig = fi.cost_bars(li.cost_for_width(64, 100, 3, 10), {w: w for w in li.FOLD_WAYS}, "ops", "title")
-    assert list(fig.data[0].y) == [1800, 600, 0] and list(fig.data[0].x) == list(li.FOLD_WAYS)
+    assert list(fig.data[0].y) == [1200, 600, 300] and list(fig.data[0].x) == list(li.FOLD_WAYS)
 
 
 # --- The page ----------------------------------------------------------------------------------------------------
@@ -293,3 +294,14 @@ def test_page(lang):
     assert _takeaways(at, lang) != after
     assert translate(lang, "inference.example_caption", example=5, label="§").split("§")[0] in all_text(at)
     assert at.session_state["lang"] == lang  # the shared sidebar survived the reruns
+
+
+def test_the_start_of_the_running_average_is_mentioned_only_when_it_still_weighs():
+    """(1 − α)^T: 0.999^200 ≈ 82% is worth a sentence; 0.9^200 ≈ 7e-10 is not."""
+    assert li.start_share(0.001, 200) == pytest.approx(0.999 ** 200)
+    sweep = li.MomentumSweep((0.001, 0.1), np.array([0.5, 0.01]), np.array([0.2, 0.01]), np.array([0.9, 0.95]), 0.95)
+    slow = li.stats_sentences(sweep, 0.001, 200)
+    fast = li.stats_sentences(sweep, 0.1, 200)
+    assert li.start_share(0.001, 200) >= li.NEGLIGIBLE_START > li.start_share(0.1, 200)
+    assert len(slow) == 3 and "still weighs" in slow[1] and "81.9%" in slow[1]
+    assert len(fast) == 2 and not any("still weighs" in s for s in fast)
