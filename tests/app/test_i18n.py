@@ -1,4 +1,8 @@
-"""The string tables: both languages complete and consistent, and every key the code asks for exists."""
+"""The string tables: both languages complete and consistent, every key the code can use exists, and every key in
+the tables is used.
+
+A key is used where the code names it: a string literal "section.name" (passed to t() at once or kept in a table of
+keys first), or an f-string whose text before the first {...} is a known family's prefix."""
 import re
 import string
 from pathlib import Path
@@ -7,12 +11,14 @@ import pytest
 
 from bn_core import DIVERGENCE_REASONS, ConfigError, CsvError
 from lab import shell
+from lab.lessons import playground as pg
 from lab.i18n import LANGS, table
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lab").rglob("*.py"))]
-LITERAL_KEY = re.compile(r"""\bt\(\s*["']([A-Za-z0-9_]+\.[A-Za-z0-9_]+)["']""")
-DYNAMIC_KEY = re.compile(r"""\bt\(\s*f["']([^"'{]*)\{""")
+LITERAL_KEY = re.compile(r"""(?<![A-Za-z0-9_])f?["']([a-z_]+\.[A-Za-z0-9_]+)["']""")
+DYNAMIC_KEY = re.compile(r"""(?<![A-Za-z0-9_])f["']([a-z_]*\.?[A-Za-z0-9_]*)\{""")
+SECTIONS = {k.split(".")[0] for k in table("en")}
 
 
 def _subclasses(cls):
@@ -31,6 +37,8 @@ DYNAMIC_FAMILIES = {
     "csv_error.what_": lambda: {f"csv_error.what_{w}" for w in ("rows", "columns")},  # CsvTooLargeError
     "divergence.": lambda: {f"divergence.{r}" for r in DIVERGENCE_REASONS},
     "": lambda: {f"{lesson.key}.{name}" for lesson in shell.LESSONS for name in ("title", "blurb", "intro")},
+    # the Playground's choice labels: one key per choice of each knob (lab/lessons/playground.py CHOICE_KEYS)
+    **{f"playground.{url}_": (lambda url=url: set(pg.CHOICE_KEYS[url].values())) for url in pg.CHOICE_KEYS},
 }
 
 
@@ -62,22 +70,41 @@ def test_chinese_is_translated():
     assert not same
 
 
+def literal_keys():
+    """(file, key) for every string literal in the code that names a key of a known section."""
+    return {(p.name, k) for p in SOURCES for k in LITERAL_KEY.findall(p.read_text()) if k.split(".")[0] in SECTIONS}
+
+
+def dynamic_prefixes():
+    """(file, prefix) for every f-string that builds a key: the text before its first {...}."""
+    return {(p.name, pre) for p in SOURCES for pre in DYNAMIC_KEY.findall(p.read_text())
+            if pre == "" or pre.split(".")[0] in SECTIONS}
+
+
 def test_every_literal_key_used_in_code_exists():
     keys = set(table("en"))
-    used = {(p.name, k) for p in SOURCES for k in LITERAL_KEY.findall(p.read_text())}
-    assert used, "the scan found no t(...) calls at all: the pattern is broken"
+    used = literal_keys()
+    assert len(used) > 100, "the scan found few keys: the pattern is broken"
     missing = sorted((f, k) for f, k in used if k not in keys)
     assert not missing
 
 
 def test_every_dynamic_key_family_is_known_and_complete():
     keys = set(table("en"))
-    prefixes = {(p.name, prefix) for p in SOURCES for prefix in DYNAMIC_KEY.findall(p.read_text())}
+    prefixes = dynamic_prefixes()
     unknown = sorted((f, pre) for f, pre in prefixes if pre not in DYNAMIC_FAMILIES)
-    assert not unknown, "t(f'...') with a prefix this test does not know: add it to DYNAMIC_FAMILIES"
+    assert not unknown, "an f-string key with a prefix this test does not know: add it to DYNAMIC_FAMILIES"
     for _, prefix in prefixes:
         missing = sorted(DYNAMIC_FAMILIES[prefix]() - keys)
         assert not missing, (prefix, missing)
+
+
+def test_every_key_in_the_tables_is_used():
+    used = {k for _, k in literal_keys()}
+    for _, prefix in dynamic_prefixes():
+        used |= DYNAMIC_FAMILIES[prefix]()
+    unused = sorted(set(table("en")) - used)
+    assert not unused
 
 
 def test_error_codes_are_found():
@@ -85,3 +112,19 @@ def test_error_codes_are_found():
     assert {"batch_of_one", "batch_too_large", "not_positive"} <= _config_error_codes()
     assert {"empty", "parse", "non_numeric", "missing", "too_large"} <= {c.code for c in _subclasses(CsvError)}
     assert issubclass(ConfigError, ValueError)
+
+
+BARE_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+\.[A-Za-z0-9_]+)["']\s*\)""")
+TEMPLATES = {"playground.class"}  # formatted later, by the figure that draws one label per class
+
+
+def test_no_text_with_placeholders_is_shown_unfilled():
+    """t("key") without arguments returns the text as it is: a {placeholder} outside LaTeX would be shown raw."""
+    en = table("en")
+    unfilled = []
+    for p in SOURCES:
+        for key in BARE_CALL.findall(p.read_text()):
+            prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "", en.get(key, ""), flags=re.S)  # LaTeX braces are not fields
+            if key not in TEMPLATES and placeholders(prose):
+                unfilled.append((p.name, key, sorted(placeholders(prose))))
+    assert not unfilled
