@@ -1,6 +1,6 @@
 """bn_core: Batch Normalization and a small MLP trainer in pure NumPy (no streamlit, no plotly).
 
-Public API as in DESIGN.md; everything a page needs is importable from here.
+Public API in docs/ARCHITECTURE.md ("bn_core's public API"); everything a page needs is importable from here.
 """
 from .beyond import (
                    EXPERIMENT_MEASURE,

@@ -25,7 +25,7 @@ class Lesson:
         return t(f"{self.key}.title")
 
 
-# In the order of the seed article (DESIGN.md, "The lessons"). A URL path is its file's name: on a fresh server the
+# In the order of the lessons (docs/ARCHITECTURE.md, "The lessons"). A URL path is its file's name: on a fresh server the
 # first request takes Streamlit's legacy pages/ path (see start_page), which finds a page only by its file name.
 LESSONS = (
     Lesson("pages/home.py", "home", ":material/home:", "home"),
