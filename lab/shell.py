@@ -25,8 +25,9 @@ class Lesson:
         return t(f"{self.key}.title")
 
 
-# In the order of the lessons (docs/ARCHITECTURE.md, "The lessons"). A URL path is its file's name: on a fresh server the
-# first request takes Streamlit's legacy pages/ path (see start_page), which finds a page only by its file name.
+# In the order of the lessons (docs/ARCHITECTURE.md, "The lessons"). A URL path is its file's name: on a fresh
+# server the first request takes Streamlit's legacy pages/ path (see start_page), which finds a page only by its
+# file name.
 LESSONS = (
     Lesson("pages/home.py", "home", ":material/home:", "home"),
     Lesson("pages/inputs.py", "inputs", ":material/tune:", "inputs"),
