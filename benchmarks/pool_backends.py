@@ -2,9 +2,10 @@
 of each backend, against the same K trained one after another in this process (the reference), in the same run.
 
 Reported per backend: throughput as a ratio to the reference; the server process's own CPU (``/proc/self/stat``)
-and the worker processes' CPU; and how much slower a page's pure-Python work (a session thread rendering a cached
-page) gets while the pool trains, against the same work on the idle process. Every value the pool publishes is a
-frozen copy of the live record (as the app's pages get them); with processes it is pickled back to the server.
+and the worker processes' CPU (all of it as a ratio to the reference's CPU); and how much slower a page's
+pure-Python work (a session thread rendering a cached page) gets while the pool trains, against the same work on
+the idle process. Every value the pool publishes is a frozen copy of the live record (as the app's pages get them);
+with processes it is pickled back to the server.
 
     python benchmarks/pool_backends.py [--json] [--configs K] [--steps N] [--rounds R]
 """
@@ -124,6 +125,9 @@ def run(n_configs=4, steps=1000, rounds=1):
             "server_cpu_s": statistics.median(o["server_cpu_s"] for o in runs),
             "worker_cpu_s": statistics.median(o["worker_cpu_s"] for o in runs),
             "page_slowdown": statistics.median(o["page_s"] for o in runs) / idle_page,
+            # all the CPU the K trainings took (server and workers) against the reference's: the cost of sharing
+            "cpu_ratio": statistics.median((o["server_cpu_s"] + o["worker_cpu_s"]) / ref["server_cpu_s"]
+                                           for ref, o in zip(rows["reference"], runs)),
         }
     return out
 
@@ -144,7 +148,8 @@ def main():
     for name in ("thread", "process"):
         b = r[name]
         print(f"  {name:7}  {b['wall_s']:.2f} s wall, throughput {b['throughput_ratio']:.2f}× the reference; "
-              f"server process CPU {b['server_cpu_s']:.2f} s, worker processes {b['worker_cpu_s']:.2f} s; "
+              f"server process CPU {b['server_cpu_s']:.2f} s, worker processes {b['worker_cpu_s']:.2f} s "
+              f"(all CPU {b['cpu_ratio']:.2f}× the reference's); "
               f"a page's Python work {b['page_slowdown']:.1f}× slower than on an idle server")
 
 

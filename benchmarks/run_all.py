@@ -37,6 +37,13 @@ def main():
     fig = run("figure1_run.py")
     rows.append(("Figure 1 run (2 × 5000 steps)", f"BN {fig['bn_s']:.2f} s + no BN {fig['no_bn_s']:.2f} s",
                  f"{fig['total_s']:.2f} s", ""))
+    pool = run("pool_backends.py")
+    for name in ("process", "thread"):
+        r = pool[name]
+        rows.append((f"training pool, {pool['workers']} {name} workers ({pool['configs']} runs)",
+                     f"{r['wall_s']:.2f} s / one after another {pool['reference_wall_s']:.2f} s; "
+                     f"server CPU {r['server_cpu_s']:.2f} s", f"throughput {r['throughput_ratio']:.2f}×",
+                     "lab/pool.py uses processes" if name == "process" else ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())

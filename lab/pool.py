@@ -97,7 +97,7 @@ class Job:
 
     @property
     def steps_done(self):
-        return getattr(self.latest, "steps_done", 0) if self.latest is not None else 0
+        return getattr(self.latest, "steps_done", 0)  # 0 before the first value (None)
 
     @property
     def fraction(self):
@@ -432,9 +432,17 @@ class _ProcessRunner:
                 else:
                     return ("done" if kind == "done" else "cancelled"), None
         except (EOFError, OSError):
-            pid, code = self._proc.pid, self._end_child()
+            with self._send_lock:
+                self._job = None
+                pid, code = self._proc.pid, self._end_child()
             log.warning("training worker process %s exited with code %s", pid, code)
             return "failed", WorkerCrashed(f"the training worker process exited with code {code}")
+        except BaseException:  # e.g. a value that does not unpickle here: out of step with the child, replace it
+            with self._send_lock:
+                self._job = None
+                self._proc.kill()
+                self._end_child()
+            raise
         finally:
             with self._send_lock:
                 self._job = None

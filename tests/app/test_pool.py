@@ -10,19 +10,13 @@ import threading
 import time
 
 import pytest
+from pool_fakes import Value, count, crash, forever, unloadable
 
 import bn_core as bc
 from bn_core.record import Snapshot
 from lab.pool import BACKGROUND, USER, TrainingPool, WorkerCrashed, worker_count
 
 TIMEOUT = 10  # seconds: only reached when a test fails
-
-
-class Value:
-    """A fake training's live value."""
-
-    def __init__(self, steps_done):
-        self.steps_done = steps_done
 
 
 class Fake:
@@ -385,26 +379,17 @@ def freeze(record):
     return frozen
 
 
-def forever(marker):
-    """A picklable training that never ends by itself; leaves ``marker`` when closed."""
-    step = 0
-    try:
-        while True:
-            step += 1
-            yield Value(step)
-    finally:
-        with open(marker, "w") as f:
-            f.write(str(step))
-
-
-def crash():
-    yield Value(1)
-    os._exit(3)
-
-
 @pytest.fixture(scope="module")
 def process_pool():
     pool = TrainingPool(workers=1, backend="process", immutable=(Snapshot,), preload=("bn_core",))
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture(scope="module")
+def light_pool():
+    """A process pool for the fakes of pool_fakes.py: its worker imports no NumPy, so replacing it is quick."""
+    pool = TrainingPool(workers=1, backend="process")
     yield pool
     pool.shutdown()
 
@@ -431,10 +416,10 @@ def test_a_real_training_in_a_worker_process(process_pool):
     assert len(process_pool.worker_pids()) == 1 and os.getpid() not in process_pool.worker_pids()
 
 
-def test_a_worker_process_stops_a_run_nobody_follows_and_takes_the_next(process_pool, tmp_path):
+def test_a_worker_process_stops_a_run_nobody_follows_and_takes_the_next(light_pool, tmp_path):
     marker = tmp_path / "closed"
-    job = process_pool.request("forever", functools.partial(forever, str(marker)), total=10**9, follower="a")
-    process_pool.request("forever", functools.partial(forever, str(marker)), total=10**9, follower="b")
+    job = light_pool.request("forever", functools.partial(forever, str(marker)), total=10**9, follower="a")
+    light_pool.request("forever", functools.partial(forever, str(marker)), total=10**9, follower="b")
     first_value(job)
     job.unfollow("a")
     progress = job.steps_done
@@ -443,9 +428,9 @@ def test_a_worker_process_stops_a_run_nobody_follows_and_takes_the_next(process_
         assert job.wait(TIMEOUT, since=seen) and job.state == "running"
     job.unfollow("b")
     assert job.state == "cancelled"
-    config = bc.TrainConfig(steps=5, record_every=5, seed=8)
-    nxt = settle(process_pool.request(config, functools.partial(bc.train_steps, config), total=5, follower="c"))
-    assert nxt.state == "done" and marker.exists()  # closed before the worker took the next job
+    nxt = settle(light_pool.request("next", functools.partial(count, 3), total=3, follower="c"))
+    assert nxt.state == "done" and nxt.latest.steps_done == 3
+    assert marker.exists()  # closed before the worker took the next job
 
 
 def test_an_error_in_a_worker_process_reaches_the_followers(process_pool):
@@ -456,18 +441,24 @@ def test_an_error_in_a_worker_process_reaches_the_followers(process_pool):
     assert "exceeds" in str(job.error)
 
 
-def test_a_crashed_worker_process_fails_its_job_and_is_replaced(process_pool):
-    job = settle(process_pool.request("crash", crash, total=2, follower="a"))
+def test_a_crashed_worker_process_fails_its_job_and_is_replaced(light_pool):
+    job = settle(light_pool.request("crash", crash, total=2, follower="a"))
     assert job.state == "failed" and isinstance(job.error, WorkerCrashed) and "code 3" in str(job.error)
-    config = bc.TrainConfig(steps=5, record_every=5, seed=9)
-    after = settle(process_pool.request(config, functools.partial(bc.train_steps, config), total=5, follower="a"))
-    assert after.state == "done" and after.latest.status == "finished"
+    after = settle(light_pool.request("after crash", functools.partial(count, 3), total=3, follower="a"))
+    assert after.state == "done" and after.latest.steps_done == 3
 
 
-def test_a_function_from_main_is_refused_with_a_clear_error(process_pool):
+def test_a_value_that_does_not_load_fails_its_job_and_the_next_job_is_not_mixed_up(light_pool):
+    job = settle(light_pool.request("unloadable", unloadable, total=6, follower="a"))
+    assert job.state == "failed" and "does not load" in str(job.error)
+    after = settle(light_pool.request("after unloadable", functools.partial(count, 2), total=2, follower="a"))
+    assert after.state == "done" and after.latest.steps_done == 2  # none of the failed job's values
+
+
+def test_a_function_from_main_is_refused_with_a_clear_error(light_pool):
     def start():
         yield Value(1)
 
     start.__module__ = "__main__"
-    job = settle(process_pool.request("main", start, total=1, follower="a"))
+    job = settle(light_pool.request("main", start, total=1, follower="a"))
     assert job.state == "failed" and "__main__" in str(job.error)
