@@ -41,6 +41,13 @@ def main():
     for name, r in beyond.items():
         rows.append((f"beyond: {name} ({r['runs']} runs, 2 at a time)", f"{r['run_s_sum']:.1f} s of runs",
                      f"{r['wall_s']:.1f} s wall", "ok" if r["wall_s"] < 20 else "MISSED (target < 20 s)"))
+    pool = run("pool_backends.py")
+    for name in ("process", "thread"):
+        r = pool[name]
+        rows.append((f"training pool, {pool['workers']} {name} workers ({pool['configs']} runs)",
+                     f"{r['wall_s']:.2f} s / one after another {pool['reference_wall_s']:.2f} s; "
+                     f"server CPU {r['server_cpu_s']:.2f} s", f"throughput {r['throughput_ratio']:.2f}×",
+                     "lab/pool.py uses processes" if name == "process" else ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
