@@ -2,9 +2,11 @@
 import streamlit as st
 
 from lab import shell
+from lab.lessons import default_configs
 
 st.set_page_config(page_title="BatchNorm Lab", page_icon=":material/insights:", layout="wide")
 shell.sidebar()
+shell.warm_up(default_configs)
 pages = [st.Page(lesson.file, title=lesson.title, icon=lesson.icon, url_path=lesson.url_path,
                  default=lesson.url_path == "home") for lesson in shell.LESSONS]
 st.navigation(pages).run()

@@ -1,4 +1,5 @@
 """The app's helpers (everything a page needs besides bn_core). Importing it sets up the process for the app."""
+import numpy  # noqa: F401  (loaded first: threadpool_limits limits only the BLAS libraries already loaded)
 from threadpoolctl import threadpool_limits
 
 # The networks here multiply small matrices (batch 60 × 100 units): BLAS worker threads only wait for each other.

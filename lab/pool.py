@@ -181,6 +181,11 @@ class TrainingPool:
                 job._followers[follower] = self._clock()
             return job
 
+    def active(self, key):
+        """The queued or running Job of ``key``, or None."""
+        with self._lock:
+            return self._jobs.get(key)
+
     def queue_position(self, job):
         """How many queued jobs will start before this one (0 once it runs or is over)."""
         with self._lock:

@@ -1,9 +1,12 @@
 """The frame every page shares: the lesson registry, the sidebar (language, seed) kept in the URL, and the few
 widgets every lesson repeats (intro, takeaways box, "Open in Playground", config errors)."""
+import os
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bn_core import ConfigError, CsvError
 from lab import runs
@@ -114,8 +117,11 @@ def progress_bar(names, on_records=None, redraw_every=5):
     updates = iter(range(10**9))
 
     def report(progress):
-        slot.progress(progress.fraction, text=t("common.training", name=names[progress.current],
-                                                step=progress.step, steps=progress.steps))
+        if progress.ahead:  # more experiments asked for than there are workers: this one waits its turn
+            text = t("common.queued", name=names[progress.current], ahead=progress.ahead)
+        else:
+            text = t("common.training", name=names[progress.current], step=progress.step, steps=progress.steps)
+        slot.progress(progress.fraction, text=text)
         if on_records is not None and next(updates) % redraw_every == 0:
             on_records(progress.records)
 
@@ -129,11 +135,32 @@ def train(configs, names, data=None, on_records=None):
 
 
 def run(tasks, names, on_records=None):
-    """lab.runs.run_tasks behind a progress bar that disappears when the tasks are done."""
+    """lab.runs.run_tasks behind a progress bar that disappears when the tasks are done. The session follows the
+    trainings it waits for (another session asking for the same experiment follows the same training)."""
     bar = progress_bar(names, on_records)
-    values = runs.run_tasks(tasks, bar)
+    values = runs.run_tasks(tasks, bar, follower=session_id())
     bar.slot.empty()
     return values
+
+
+def stop(keys):
+    """This session stops following these trainings (Stop): a training other sessions follow goes on."""
+    runs.stop(keys, session_id())
+
+
+def session_id():
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.session_id
+
+
+_warmed = threading.Lock()
+
+
+def warm_up(default_configs):
+    """Once per server process, at its first page view: train the lessons' default experiments in the background at
+    the lowest priority, so the students who come next find them trained. BNLAB_WARMUP=0 turns it off (tests)."""
+    if os.environ.get("BNLAB_WARMUP", "1") != "0" and _warmed.acquire(blocking=False):
+        runs.warm_up(default_configs())
 
 
 CSV_USER_TEXT = {"column": 40, "label_column": 40, "value": 40, "columns": 120, "available": 120}  # name -> chars

@@ -13,17 +13,11 @@ from lab.lessons import inference as li
 def trained(config):
     """The run of ``config``: from the cache, or trained now behind a progress bar. None for a config error."""
     try:
-        run = li.cached_run(config)
-        if run is None:
-            bar = st.progress(0.0, text=t("common.training_start"))
-            run = li.stats_run(config, on_progress=lambda step: bar.progress(
-                step / config.steps, text=t("common.training", name=t("inference.run_name"), step=step,
-                                            steps=config.steps)))
-            bar.empty()
-        return run
+        (run,) = shell.run([li.stats_task(config)], [t("inference.run_name")])
     except ConfigError as err:
         shell.config_error(err)
         return None
+    return run if li.is_stats_run(run) else None
 
 
 shell.start_page()

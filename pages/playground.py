@@ -67,7 +67,7 @@ def redraw(records):
 records = None
 if action == "train":
     stop_btn.button(t("playground.stop"), key="pg_stop", icon=":material/stop:", help=t("playground.stop_help"),
-                    on_click=control.stop)
+                    on_click=lambda: (control.stop(), shell.stop(configs)))
     records = shell.train(configs, names, data=data, on_records=redraw)
     control.finished()
 elif action == "partial":

@@ -8,9 +8,15 @@ silently skipping.
 """
 import importlib
 import os
+import tempfile
 from contextlib import contextmanager
 
 import pytest
+
+# The app under test: no background warm-up competing with the tests for the CPU, and a run store of its own (a
+# fresh folder per test session, so no test passes on runs stored by an earlier one).
+os.environ.setdefault("BNLAB_WARMUP", "0")
+os.environ.setdefault("BNLAB_STORE_DIR", tempfile.mkdtemp(prefix="bnlab-test-store-"))
 
 
 def in_ci():

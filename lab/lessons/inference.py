@@ -2,15 +2,17 @@
 running averages of any BN momentum can be replayed exactly), train mode vs eval mode on the same examples, a batch
 of one, folding BN away, and the sentences of the "what this run shows" box."""
 import functools
+from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 import bn_core as bc
+from lab import runs
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons.common import PAPER_NET
-from lab.runs import BoundedCache
 
 DEFAULT_CONFIG = PAPER_NET.replace(steps=1000, record_every=50)
 STEP_CHOICES = (200, 500, 1000, 2000)
@@ -19,7 +21,6 @@ MOMENTA = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 0.9)  # BN momentum values t
 TRAIN_MOMENTUM = DEFAULT_CONFIG.bn_momentum  # the momentum of the cached model's own running statistics
 NEAR_BEST = 1.5  # a momentum whose gap is within this factor of the best one is "about as close"
 NEGLIGIBLE_START = 0.01  # the running average's start is said to weigh in only from 1% of the average on
-MAX_CACHED = 8  # a run keeps its batch statistics: 2.4 MB per 1000 steps of 3 × 100 units (float32)
 
 
 @dataclass
@@ -48,10 +49,10 @@ class StatsRun:
         return self.record.build_model()
 
 
-def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
-    """``bn_core.train`` (the same model), keeping what BN saw: each step's batch mean and unbiased batch variance
-    per BN layer, and the population statistics (Algorithm 2) every ``record_every`` steps, when
-    ``on_progress(step)`` is called too."""
+def stats_steps(config, dtype=np.float32):
+    """``bn_core.train_steps`` (the same model), keeping what BN saw: each step's batch mean and unbiased batch
+    variance per BN layer, and the population statistics (Algorithm 2) every ``record_every`` steps. Yields the live
+    record after each record point (for progress), then the StatsRun."""
     if not config.batchnorm:
         raise ValueError("this lesson studies a network with BN")
     data = bc.load_data(config, dtype)
@@ -65,13 +66,13 @@ def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
         if step % config.record_every == 0 or step == config.steps:
             pop_steps.append(step)
             pop.append(bc.population_statistics(model, data.X_train, m))
-            if on_progress is not None:
-                on_progress(step)
 
-    record = bc.train(config, data, dtype, on_step=keep)
+    record = None
+    for record in bc.train_steps(config, data, dtype, on_step=keep):
+        yield record.view()
     units = list(config.hidden)
     per_layer = lambda rows, k, u: np.array([r[k] for r in rows], dtype).reshape(len(rows), u)
-    return StatsRun(
+    yield StatsRun(
         config, record, data,
         batch_mean=[per_layer(means, k, u) for k, u in enumerate(units)],
         batch_var=[per_layer(variances, k, u) for k, u in enumerate(units)],
@@ -84,7 +85,9 @@ def train_with_batch_stats(config, on_progress=None, dtype=np.float32):
     )
 
 
-_runs = BoundedCache(MAX_CACHED)
+def train_with_batch_stats(config, dtype=np.float32):
+    """The StatsRun of ``config``, trained now (stats_steps to the end)."""
+    return deque(stats_steps(config, dtype), maxlen=1)[0]
 
 
 def training_key(config):
@@ -92,19 +95,14 @@ def training_key(config):
     return config.replace(bn_momentum=TRAIN_MOMENTUM)
 
 
-def cached_run(config):
-    """The finished run of ``config`` if it is cached, else None."""
-    return _runs.get(training_key(config))
+def is_stats_run(value):
+    return isinstance(value, StatsRun)
 
 
-def stats_run(config, on_progress=None):
-    """The cached run of ``config`` (trained now if needed), bounded to MAX_CACHED runs process-wide."""
+def stats_task(config):
+    """The lab.runs Task of this lesson's run of ``config`` (shared by every momentum, cached like any run)."""
     key = training_key(config)
-    run = _runs.get(key)
-    if run is None:
-        run = train_with_batch_stats(key, on_progress)
-        _runs.put(key, run)
-    return run
+    return runs.Task(("inference", key), partial(stats_steps, key), key.steps, done_of=is_stats_run)
 
 
 # --- Running (EMA) statistics replayed from the batch statistics --------------------------------------------

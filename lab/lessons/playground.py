@@ -322,6 +322,12 @@ def _sentences(records, run_ids, chance):
     return out
 
 
+def default_plan():
+    """(config, mode) of the default experiment, as a plain first visit opens it."""
+    config, mode, _ = query_to_config({})
+    return config, mode
+
+
 def default_query():
     """The knob query of the default experiment."""
     return config_to_query(TrainConfig())

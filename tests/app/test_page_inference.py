@@ -19,7 +19,7 @@ SMALL = li.DEFAULT_CONFIG.replace(steps=150, record_every=50)  # a fraction of a
 
 @pytest.fixture(scope="module")
 def run():
-    return li.stats_run(SMALL)
+    return li.train_with_batch_stats(SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_diverged_run_says_where():
 
 def test_training_does_not_depend_on_bn_momentum():
     assert li.training_key(SMALL.replace(bn_momentum=0.5)) == li.training_key(SMALL)
-    assert li.cached_run(SMALL.replace(bn_momentum=0.9)) is li.stats_run(SMALL)
+    assert li.stats_task(SMALL.replace(bn_momentum=0.9)).key == li.stats_task(SMALL).key  # one run, one cache entry
 
 
 # --- Train mode vs eval mode, a batch of one -----------------------------------------------------------------------

@@ -3,7 +3,6 @@
 Most tests use the thread backend with fake trainings that wait on Events, so every interleaving is set by the test;
 a few run the process backend (the server's) with real bn_core trainings and picklable fakes.
 """
-import copy
 import functools
 import os
 import threading
@@ -371,12 +370,7 @@ def test_a_real_training_in_a_thread(kit):
 
 # --- the process backend (the server's) ---
 
-def freeze(record):
-    """A publish function as the app's: a copy sharing the snapshots (which never change), the model at the end."""
-    frozen = copy.copy(record)
-    frozen.snapshots = list(record.snapshots)
-    frozen.model = None if record.status == "running" else copy.deepcopy(record.model)
-    return frozen
+freeze = bc.RunRecord.view  # the app's publish function: a copy that later record points do not change
 
 
 @pytest.fixture(scope="module")
@@ -406,11 +400,11 @@ def test_a_real_training_in_a_worker_process(process_pool):
         job.wait(TIMEOUT, since=seen)
     assert job.state == "done", job.error
     final = job.latest
-    assert final.status == "finished" and final.steps_done == 40 and final.model is not None
+    assert final.status == "finished" and final.steps_done == 40 and final.weights is not None
     expected = bc.train(config)
     assert [s.test_acc for s in final.snapshots] == [s.test_acc for s in expected.snapshots]
-    for name, value in expected.model.parameters().items():
-        assert (final.model.parameters()[name] == value).all(), name
+    for name, value in expected.weights.items():
+        assert (final.weights[name] == value).all(), name
     # Snapshots already sent are sent once, then referenced: successive values share them.
     assert all(v.snapshots[0] is final.snapshots[0] for v in values)
     assert len(process_pool.worker_pids()) == 1 and os.getpid() not in process_pool.worker_pids()
