@@ -17,22 +17,25 @@ its next value and frees its worker); a Job requested without a follower (the wa
 server start) is never cancelled that way. Students (USER) go before warm-up (BACKGROUND); first come, first served
 within a priority.
 
-Workers are processes, not threads. benchmarks/pool_backends.py measured, on this project's 2-core machine kind,
-4 distinct default trainings (1000 steps each) on 2 workers against the same 4 trained one after another in one thread:
+Workers are processes, not threads. benchmarks/pool_backends.py trains 4 distinct default experiments (1000 steps)
+on 2 workers against the same 4 one after another in one thread, in the same run. Four runs on this project's
+2-core machine kind, shared with other jobs (load 1.4 to 11, hence the spread):
 
-    2 processes: 1.66× the throughput, 0.07 s of the server process's CPU (the rest in the workers)
-    2 threads:   0.61× the throughput (slower than one thread: the GIL is held for most of a small-matrix step,
-                 and two threads hand it back and forth), all 7.6 s of CPU in the server process
+    2 threads:   0.73-0.89x the throughput of one thread, never faster: the GIL is held for most of a small-matrix
+                 step and the two threads pass it back and forth; all the training's CPU, 1.8-2.4 s, is spent in
+                 the server process, whose GIL the sessions' pages need too
+    2 processes: 0.81-1.90x the throughput (1.90x when the second core was free); 0.15-0.29 s of CPU in the server
+                 process (receiving the values), 8-16x less than with threads
 
-and while threads trained, a page's pure-Python work in a session thread took 8× as long as on an idle server
-(processes: 1.4×). So training leaves the server process: each worker is a child process that runs the
-experiment's iterator and sends every published value back pickled. Values arrive in the server as private copies,
-so they are safe to hand to any session thread. To keep that cheap as a run's records pile up, objects of the
-``immutable`` types (e.g. bn_core's Snapshot, never changed once recorded) are sent once per job and referenced
-afterwards. ``backend="thread"`` trains in threads of the server process instead (no pickling; tests use it).
+So training leaves the server process: each worker is a child process that runs the experiment's iterator and
+sends every published value back pickled. Values arrive in the server as private copies, so they are safe to hand
+to any session thread. To keep that cheap as a run's records pile up, objects of the ``immutable`` types (e.g.
+bn_core's Snapshot, never changed once recorded) are sent once per job and referenced afterwards.
+``backend="thread"`` trains in threads of the server process instead (no pickling; tests use it).
 
-With processes, ``start`` and ``publish`` are pickled to the worker: module-level functions or functools.partial
-of them, not lambdas; and each value (and exception) must pickle.
+With processes, ``start`` and ``publish`` are pickled to the worker and run there: module-level functions (of a
+module that does not import streamlit, or every worker imports it too) or functools.partial of them, not lambdas;
+and each value (and exception) must pickle.
 """
 import functools
 import importlib
