@@ -2,7 +2,8 @@
 
 - ``ProtocolClients``: a protocol-level client, light enough for thirty sessions beside the server on two cores. It
   does what a browser with Streamlit's frontend already cached does on a fresh visit: GET the page, /_stcore/health
-  and /_stcore/host-config, open the websocket /_stcore/stream (subprotocol "streamlit", deflate like Chromium),
+  and /_stcore/host-config (on a deep link first under the page's path, where they are not found: the frontend
+  probes whether the path is the app's base path), open the websocket /_stcore/stream (subprotocol "streamlit", deflate like Chromium),
   send one BackMsg ``rerun_script`` (ClientState: page name, query string, no widget states, context info: the
   frames Chromium sends, recorded on this app), then read ForwardMsgs. A ``new_session`` message starts each script
   run; the elements of a run are its ``delta`` messages by delta path (the frontend drops what a finished run did not
@@ -15,6 +16,7 @@ not found, a run that ended without the marker, no finished page within the time
 """
 import asyncio
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -117,11 +119,29 @@ def rerun_message(page, base, locale="en-US"):
     return msg.SerializeToString()
 
 
-def _http_get(url, timeout):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        r.read()
-        if r.status != 200:
-            raise OSError(f"HTTP {r.status} for {url}")
+PROBES = ("_stcore/health", "_stcore/host-config")  # the frontend asks these first under a deep link's path (404)
+
+
+def _http_get(url, timeout, expect=200):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            r.read()
+            status = r.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    if status != expect:
+        raise OSError(f"HTTP {status} for {url}")
+
+
+def _page_requests(base, page):
+    """(url, expected status) of the HTTP requests a browser makes before it opens the websocket."""
+    probes = [(f"{base}/{page.path}/{p}", 404) for p in PROBES] if page.path else []
+    return [(page.url(base), 200), *probes, *((f"{base}/{p}", 200) for p in PROBES)]
+
+
+def _is_probe(url, base):
+    """A 404 the frontend expects: a probe under a deep link's path."""
+    return url.startswith(base + "/") and url.endswith(PROBES) and url[len(base):].count("/") > 2
 
 
 class ProtocolClients:
@@ -147,8 +167,8 @@ class ProtocolClients:
         deadline = t0 + timeout
         view = PageView(page.marker)
         try:
-            for url in (page.url(base), f"{base}/_stcore/health", f"{base}/_stcore/host-config"):
-                await asyncio.to_thread(_http_get, url, max(1.0, deadline - time.perf_counter()))
+            for url, expect in _page_requests(base, page):
+                await asyncio.to_thread(_http_get, url, max(1.0, deadline - time.perf_counter()), expect)
             ws_url = base.replace("http://", "ws://") + "/_stcore/stream"
             async with connect(ws_url, subprotocols=["streamlit"], origin=base, max_size=None, ping_interval=None,
                                open_timeout=max(1.0, deadline - time.perf_counter())) as ws:
@@ -211,13 +231,19 @@ class BrowserClients:
     async def visit(self, base, page, timeout):
         visit = Visit(page)
         context = await self.browser.new_context(locale=self.locale, viewport={"width": 1400, "height": 1000})
+        listening = [True]  # not the requests aborted when the context closes
         try:
             tab = await context.new_page()
-            tab.on("pageerror", lambda e: visit.errors.append(f"page error: {e}"))
-            tab.on("requestfailed", lambda r: visit.errors.append(f"failed request {r.url}: {r.failure}")
+
+            def error(text):
+                if listening[0]:
+                    visit.errors.append(text)
+
+            tab.on("pageerror", lambda e: error(f"page error: {e}"))
+            tab.on("requestfailed", lambda r: error(f"failed request {r.url}: {r.failure}")
                    if r.url.startswith(base) else None)
-            tab.on("response", lambda r: visit.errors.append(f"HTTP {r.status} for {r.url}")
-                   if r.status >= 400 and r.url.startswith(base) else None)
+            tab.on("response", lambda r: error(f"HTTP {r.status} for {r.url}")
+                   if r.status >= 400 and r.url.startswith(base) and not _is_probe(r.url, base) else None)
             t0 = time.perf_counter()
             await tab.goto(page.url(base), timeout=timeout * 1000)
             remaining = max(1.0, timeout - (time.perf_counter() - t0))
@@ -230,6 +256,7 @@ class BrowserClients:
         except Exception as exc:  # Playwright's TimeoutError and navigation errors
             visit.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         finally:
+            listening[0] = False
             await context.close()
         return visit
 
