@@ -193,7 +193,7 @@ def table(r):
     if "cold" in r:
         c = r["cold"]
         a, n = c["alone"], c["crowd"]
-        rows.append((f"cold server, 1 session, Playground link", f"{fmt(a['slowest_s'], '.1f', ' s')} to finished; CPU "
+        rows.append(("cold server, 1 session, Playground link", f"{fmt(a['slowest_s'], '.1f', ' s')} to finished; CPU "
                      f"{a['cpu_own_s']:.1f} s server + {a['cpu_workers_s']:.1f} s workers", "1 (baseline)", ""))
         rows.append((f"cold server, {n['sessions']} sessions at once", f"slowest {fmt(n['slowest_s'], '.1f', ' s')}; "
                      f"{n['finished']}/{n['sessions']} finished, {n['errors']} errors",

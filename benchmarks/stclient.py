@@ -3,11 +3,12 @@
 - ``ProtocolClients``: a protocol-level client, light enough for thirty sessions beside the server on two cores. It
   does what a browser with Streamlit's frontend already cached does on a fresh visit: GET the page, /_stcore/health
   and /_stcore/host-config (on a deep link first under the page's path, where they are not found: the frontend
-  probes whether the path is the app's base path), open the websocket /_stcore/stream (subprotocol "streamlit", deflate like Chromium),
-  send one BackMsg ``rerun_script`` (ClientState: page name, query string, no widget states, context info: the
-  frames Chromium sends, recorded on this app), then read ForwardMsgs. A ``new_session`` message starts each script
-  run; the elements of a run are its ``delta`` messages by delta path (the frontend drops what a finished run did not
-  send); ``script_finished`` says how the run ended.
+  probes whether the path is the app's base path), open the websocket /_stcore/stream (subprotocol "streamlit",
+  deflate like Chromium), send one BackMsg ``rerun_script`` (ClientState: page name, query string, no widget
+  states, context info: the frames Chromium sends, recorded on this app), then read ForwardMsgs. A ``new_session``
+  message starts each script run; the elements of a run are its ``delta`` messages by delta path (the frontend
+  drops what a finished run did not send); ``script_finished`` says how the run ended. It does not fetch the
+  frontend's static files (a browser with an empty cache fetches about ninety of them).
 - ``BrowserClients``: Debian's Chromium driven by Playwright, one browser, one fresh context (no cache) per session.
 
 A page is finished when its script run ended normally, nothing is running, and the page shows its ``marker`` text
