@@ -19,6 +19,44 @@ def run(script, *args):
     return json.loads(out)
 
 
+def classroom_rows(r):
+    """The classroom benchmark's figures (benchmarks/classroom.py) as rows of the table."""
+    cold, views, crowd, configs = r["cold"], r["views"], r["crowd"], r["configs"]
+    pages = views["pages"]
+    worst = max(p["ratio"] for p in pages.values())
+    bounded = {True: "ok", False: "MISSED (target <= workers)", None: "n/a (no worker processes)"}[configs["bounded"]]
+    at_once = (f"{configs['busy_children']} trainings at once / {configs['workers']} workers" if configs["children"]
+               else f"trains in server threads ({configs['active_threads']} busy at once)")
+    return [
+        (f"classroom: cold server, {cold['crowd']['sessions']} sessions on one Playground link",
+         f"slowest {cold['crowd']['slowest_s'] or float('nan'):.1f} s, CPU {cold['crowd']['cpu_s']:.1f} s; "
+         f"alone {cold['alone']['slowest_s'] or float('nan'):.1f} s, {cold['alone']['cpu_s']:.1f} s",
+         f"wall {cold['wall_ratio'] or float('nan'):.1f}×, CPU {cold['cpu_ratio']:.1f}×",
+         "ok" if (cold["wall_ratio"] or 99) <= 3 and cold["cpu_ratio"] <= 2.5 else "MISSED (target 3× wall, 2.5× CPU)"),
+        ("classroom: server CPU per cached view vs a one-line page",
+         ", ".join(f"{name} {p['ratio']:.1f}×" for name, p in pages.items()), f"max {worst:.1f}×",
+         "ok" if worst <= 2 else "MISSED (target <= 2×)"),
+        (f"classroom: {crowd['sessions']} sessions at once on cached lessons",
+         f"slowest {crowd['slowest_s'] or float('nan'):.1f} s, {crowd['errors']} errors",
+         f"peak {crowd['peak_mb']:.0f} MB",
+         "ok" if crowd["errors"] == 0 and crowd["slowest_s"] and crowd["peak_mb"] < 1024 else
+         "MISSED (target 0 errors, < 1 GB)"),
+        (f"classroom: {configs['sessions']} sessions, {configs['sessions']} Playground configurations",
+         f"{configs['finished']}/{configs['sessions']} finished, {configs['errors']} errors, {at_once}",
+         f"peak {configs['peak_mb']:.0f} MB",
+         bounded if configs["finished"] == configs["sessions"] and not configs["errors"] and configs["peak_mb"] < 1024
+         else "MISSED (target all finish, 0 errors, < 1 GB)"),
+    ]
+
+
+def rerun_rows(r):
+    """The widget-change figures (benchmarks/rerun_cost.py) as rows of the table."""
+    return [(f"widget change: {c['name']}", f"server CPU {c['cpu_ms']:.0f} ms, chart in {c['chart_s']:.2f} s",
+             f"{c['cpu_ratio']:.1f}× / {c['chart_ratio']:.1f}× a one-slider page",
+             "ok" if c["cpu_ms"] < 150 and c["chart_s"] < 0.3 else "MISSED (target < 150 ms, < 0.3 s)")
+            for c in r["cases"]]
+
+
 def main():
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     rows = []
@@ -48,6 +86,14 @@ def main():
                      f"{r['wall_s']:.2f} s / one after another {pool['reference_wall_s']:.2f} s; "
                      f"server CPU {r['server_cpu_s']:.2f} s", f"throughput {r['throughput_ratio']:.2f}×",
                      "lab/pool.py uses processes" if name == "process" else ""))
+    rows += classroom_rows(run("classroom.py"))
+    try:
+        rerun = run("rerun_cost.py")
+    except subprocess.CalledProcessError as exc:  # no Chromium here: skip that one, say why
+        rows.append(("widget change cost", "skipped (is /usr/bin/chromium installed?)", "",
+                     exc.stderr.strip().splitlines()[-1:]))
+    else:
+        rows += rerun_rows(rerun)
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
