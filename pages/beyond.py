@@ -66,7 +66,7 @@ with st.expander(lb.title("lr_headroom"), expanded=True):
         published(lb.ioffe_table(), t("beyond.ioffe_caption"))
     if result is not None:
         with left:
-            chart(fig.lr_figure(result.runs, names, text), "beyond_lr")
+            chart(fig.lr_figure(result.runs, names, lb.figure_text(result)), "beyond_lr")
         shell.takeaways(lb.sentences(result))
 
 # 2. Batch size: BN vs LayerNorm vs none, beside Wu & He's table

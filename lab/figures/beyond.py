@@ -32,6 +32,13 @@ def line(x, y, series, name, mode="lines+markers", **kwargs):
                       marker=dict(symbol=symbol, size=8, color=color), **kwargs)
 
 
+def crosses(x, y, series, name):
+    """Runs that diverged: an ✕ each, at height ``y``, in the series' colour."""
+    color = STYLE[series][0]
+    return go.Scatter(x=x, y=[y] * len(x), mode="markers", name=name, legendgroup=series,
+                      marker=dict(symbol=DIVERGED_SYMBOL, size=13, color=color, line=dict(width=2, color=color)))
+
+
 def _percent_axis(fig, **kwargs):
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], **kwargs)
 
@@ -39,7 +46,7 @@ def _percent_axis(fig, **kwargs):
 def lr_figure(runs, names, text):
     """Final test accuracy against the learning rate (log axis), one line per series over its finished runs; a
     diverged run is an ✕ at 0, and a dotted line in the series' colour marks its largest stable learning rate.
-    ``names``: series -> display name; ``text``: lab.lessons.beyond.figure_text()."""
+    ``names``: series -> display name; ``text``: lab.lessons.beyond.figure_text(result)."""
     fig = go.Figure()
     for series in dict.fromkeys(r.series for r in runs):
         mine = sorted((r for r in runs if r.series == series), key=lambda r: r.config.lr)
@@ -48,14 +55,11 @@ def lr_figure(runs, names, text):
                            legendgroup=series))
         diverged = [r for r in mine if r.status == "diverged"]
         if diverged:
-            fig.add_trace(go.Scatter(x=[r.config.lr for r in diverged], y=[0.0] * len(diverged), mode="markers",
-                                     name=text["diverged"].format(name=names[series]), legendgroup=series,
-                                     marker=dict(symbol=DIVERGED_SYMBOL, size=13, color=STYLE[series][0],
-                                                 line=dict(width=2, color=STYLE[series][0]))))
+            fig.add_trace(crosses([r.config.lr for r in diverged], 0.0, series, text["diverged"][series]))
         stable = [r.config.lr for r in mine if r.stable]
-        if stable:
+        if stable and series in text["stable"]:
             fig.add_vline(x=np.log10(max(stable)), line=dict(color=STYLE[series][0], dash="dot", width=1.5),
-                          annotation_text=text["stable"].format(name=names[series], lr=f"{max(stable):g}"),
+                          annotation_text=text["stable"][series],
                           annotation_position="top left" if series == "none" else "bottom left")
     fig.update_xaxes(type="log", title_text=text["lr"])
     fig.update_yaxes(title_text=text["accuracy"])
@@ -77,10 +81,8 @@ def batch_figure(runs, spread, names, text):
                            names[series], legendgroup=series), row=1, col=1)
         failed = [r for r in mine if not r.ok]
         if failed:
-            fig.add_trace(go.Scatter(x=[r.config.batch_size for r in failed], y=[1.0] * len(failed), mode="markers",
-                                     name=text["diverged"].format(name=names[series]), legendgroup=series,
-                                     marker=dict(symbol=DIVERGED_SYMBOL, size=13, color=STYLE[series][0],
-                                                 line=dict(width=2, color=STYLE[series][0]))), row=1, col=1)
+            fig.add_trace(crosses([r.config.batch_size for r in failed], 1.0, series, text["diverged"][series]),
+                          row=1, col=1)
     fig.update_xaxes(type="log", title_text=text["batch"])
     fig.update_yaxes(title_text=text["error"], row=1, col=1)
     _percent_axis(fig, row=1, col=1)

@@ -662,12 +662,18 @@ def verdict(results):
     return lines + [t("beyond.verdict_can"), t("beyond.verdict_cannot", depth=depth, width=width)]
 
 
-def figure_text():
-    """The words on the lesson's figures, in the user's language."""
+def figure_text(result=None):
+    """The words on the lesson's figures, in the user's language; with the learning-rate sweep's Result, the label
+    of each series' largest stable learning rate too."""
+    names = series_names()
+    stable = {}
+    if result is not None and result.name == "lr_headroom":
+        stable = {s: t("beyond.stable_marker", name=names[s], lr=fmt_num(lr))
+                  for s in ("batch", "none") if (lr := largest_stable(result, s)) is not None}
     return dict(step=t("common.step"), accuracy=t("beyond.test_accuracy"), error=t("beyond.test_error"),
-                lr=t("beyond.lr_axis"), batch=t("beyond.batch_axis"), diverged=t("beyond.diverged_marker"),
-                stable=t("beyond.stable_marker"), spread=t("beyond.spread_axis"), spread_mean=t("beyond.spread_mean"),
-                spread_var=t("beyond.spread_var"), sqrt_m=t("beyond.spread_sqrt"),
+                lr=t("beyond.lr_axis"), batch=t("beyond.batch_axis"), spread=t("beyond.spread_axis"),
+                diverged={s: t("beyond.diverged_marker", name=n) for s, n in names.items()}, stable=stable,
+                spread_mean=t("beyond.spread_mean"), spread_var=t("beyond.spread_var"), sqrt_m=t("beyond.spread_sqrt"),
                 error_title=t("beyond.batch_fig_error"), spread_title=t("beyond.batch_fig_spread"))
 
 

@@ -380,12 +380,15 @@ def test_bn_and_no_bn_differ_in_line_style_and_marker():
 def test_lr_figure():
     res = lr_result((0.1, 1.0), (0.1,))
     res = lb.Result("lr_headroom", res.runs + (run("none", lr=100.0, status="diverged", stable=False),))
-    f = fig.lr_figure(res.runs, lb.series_names(), lb.figure_text())
+    f = fig.lr_figure(res.runs, lb.series_names(), lb.figure_text(res))
     assert styles(f, "with BN") == {("solid", "circle")} and styles(f, "without BN") == {("dash", "square")}
     crosses = [tr for tr in f.data if tr.name == "without BN · diverged"]
     assert len(crosses) == 1 and list(crosses[0].y) == [0.0] and crosses[0].marker.symbol == fig.DIVERGED_SYMBOL
     assert f.layout.xaxis.type == "log" and f.layout.yaxis.tickformat == ".0%"
     assert sorted(s.x0 for s in f.layout.shapes) == pytest.approx(sorted([np.log10(1.0), np.log10(0.1)]))
+    labels = {a.text for a in f.layout.annotations}
+    assert labels == {en("beyond.stable_marker", name="with BN", lr="1"),
+                      en("beyond.stable_marker", name="without BN", lr="0.1")}
 
 
 def test_batch_figure_draws_error_and_spread():
