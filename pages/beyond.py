@@ -61,7 +61,7 @@ def chart(figure, key):
 # 1. Learning-rate headroom, beside Ioffe & Szegedy's ImageNet table
 with st.expander(lb.title("lr_headroom"), expanded=True):
     result = experiment("lr_headroom")
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with right:
         published(lb.ioffe_table(), t("beyond.ioffe_caption"))
     if result is not None:
@@ -72,13 +72,14 @@ with st.expander(lb.title("lr_headroom"), expanded=True):
 # 2. Batch size: BN vs LayerNorm vs none, beside Wu & He's table
 with st.expander(lb.title("batch_size"), expanded=True):
     result = experiment("batch_size")
-    left, right = st.columns([3, 2])
+    if result is not None:
+        chart(fig.batch_figure(result.runs, result.spread, names, text), "beyond_batch")
+    left, right = st.columns(2)
     with right:
         published(lb.wu_he_table(), t("beyond.wu_he_caption"))
     if result is not None:
         with left:
-            chart(fig.batch_figure(result.runs, result.spread, names, text), "beyond_batch")
-        shell.takeaways(lb.sentences(result))
+            shell.takeaways(lb.sentences(result))
 
 # 3. Noisy BN: the covariate-shift lesson's views, with shift injected on purpose
 with st.expander(lb.title("noisy"), expanded=True):

@@ -45,7 +45,7 @@ def _percent_axis(fig, **kwargs):
 
 def lr_figure(runs, names, text):
     """Final test accuracy against the learning rate (log axis), one line per series over its finished runs; a
-    diverged run is an ✕ at 0, and a dotted line in the series' colour marks its largest stable learning rate.
+    diverged run is an ✕ at 0, and a dotted vertical line in the series' colour marks its largest stable rate.
     ``names``: series -> display name; ``text``: lab.lessons.beyond.figure_text(result)."""
     fig = go.Figure()
     for series in dict.fromkeys(r.series for r in runs):
@@ -57,14 +57,17 @@ def lr_figure(runs, names, text):
         if diverged:
             fig.add_trace(crosses([r.config.lr for r in diverged], 0.0, series, text["diverged"][series]))
         stable = [r.config.lr for r in mine if r.stable]
-        if stable and series in text["stable"]:
-            fig.add_vline(x=np.log10(max(stable)), line=dict(color=STYLE[series][0], dash="dot", width=1.5),
-                          annotation_text=text["stable"][series],
-                          annotation_position="top left" if series == "none" else "bottom left")
-    fig.update_xaxes(type="log", title_text=text["lr"])
+        if stable and series in text["stable"]:  # a dotted vertical line, named in the legend
+            fig.add_trace(go.Scatter(x=[max(stable)] * 2, y=[0, 1.02], mode="lines", name=text["stable"][series],
+                                     legendgroup=series, hoverinfo="skip",
+                                     line=dict(color=STYLE[series][0], dash="dot", width=1.5)))
+    lrs = sorted({r.config.lr for r in runs})
+    fig.update_xaxes(type="log", title_text=text["lr"], tickvals=lrs, ticktext=[f"{lr:g}" for lr in lrs])
     fig.update_yaxes(title_text=text["accuracy"])
     _percent_axis(fig)
-    return style(fig, height=420)
+    style(fig, height=480)
+    fig.update_layout(legend=dict(y=-0.25), margin=dict(b=150))  # six legend entries below the axis title
+    return fig
 
 
 def batch_figure(runs, spread, names, text):
@@ -83,7 +86,8 @@ def batch_figure(runs, spread, names, text):
         if failed:
             fig.add_trace(crosses([r.config.batch_size for r in failed], 1.0, series, text["diverged"][series]),
                           row=1, col=1)
-    fig.update_xaxes(type="log", title_text=text["batch"])
+    sizes = sorted({r.config.batch_size for r in runs})
+    fig.update_xaxes(type="log", title_text=text["batch"], tickvals=sizes, ticktext=[str(m) for m in sizes])
     fig.update_yaxes(title_text=text["error"], row=1, col=1)
     _percent_axis(fig, row=1, col=1)
     if spread is not None:
@@ -95,7 +99,7 @@ def batch_figure(runs, spread, names, text):
                                      line=dict(color="#444", dash=dash, width=2.5)), row=1, col=2)
         fig.add_trace(go.Scatter(x=m, y=1 / np.sqrt(m), mode="lines", name=text["sqrt_m"],
                                  line=dict(color="#999", dash="dot", width=1.5)), row=1, col=2)
-        fig.update_yaxes(type="log", title_text=text["spread"], row=1, col=2)
+        fig.update_yaxes(type="log", dtick="D2", title_text=text["spread"], row=1, col=2)  # less than a decade
     return style(fig, height=440)
 
 
@@ -132,7 +136,7 @@ def panel_lines(runs, key, panel_titles, y_title, x_title, names, log_y=False, x
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", dtick=1)  # label the powers of ten only
     return style(fig, height=360)
 
 
