@@ -38,6 +38,7 @@ LESSONS = (
     Lesson("pages/covariate_shift.py", "covariate_shift", ":material/stacked_line_chart:", "ics"),
     Lesson("pages/gamma_beta.py", "gamma_beta", ":material/linear_scale:", "gamma_beta"),
     Lesson("pages/inference.py", "inference", ":material/bolt:", "inference"),
+    Lesson("pages/beyond.py", "beyond", ":material/explore:", "beyond"),
     Lesson("pages/playground.py", "playground", ":material/science:", "playground"),
 )
 PLAYGROUND = LESSONS[-1]
