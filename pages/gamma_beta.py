@@ -108,7 +108,7 @@ st.caption(t("backward.chain_caption"))
 st.subheader(t("backward.check_title"))
 check = bw.gradient_check(record, layer, unit_index)
 st.caption(t("backward.check_caption", layer=layer + 1, unit=unit_index, m=check.m, h=f"{bw.NUMERICAL_STEP:g}"))
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 left.table(bw.check_rows(check), hide_index=True)
 right.plotly_chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring,
                                                bw.check_figure_labels()), width="stretch", key="bw_check")

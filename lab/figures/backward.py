@@ -19,8 +19,8 @@ def gradient_check(numerical, analytic, ignoring, labels):
     pad = 0.05 * (hi - lo or 1.0)
     fig.add_trace(go.Scatter(x=[lo - pad, hi + pad], y=[lo - pad, hi + pad], mode="lines", name=labels["diagonal"],
                              line=dict(color="#888", width=1.5, dash="dot"), hoverinfo="skip"))
-    for y, name, color, symbol in ((ignoring, labels["ignoring"], IGNORING_COLOR, "x"),
-                                   (analytic, labels["analytic"], BN_COLOR, "circle")):
+    for y, name, color, symbol in ((analytic, labels["analytic"], BN_COLOR, "circle"),
+                                   (ignoring, labels["ignoring"], IGNORING_COLOR, "x")):  # the crosses on top
         xs, ys = finite(x, y)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=name,
                                  marker=dict(color=color, symbol=symbol, size=7, opacity=0.8)))

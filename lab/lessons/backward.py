@@ -127,7 +127,7 @@ def check_rows(check):
             (t("backward.row_ignoring"), norm(check.ignoring), norm(check.numerical), check.ignoring_error)]
     columns = [t("backward.col_what"), t("backward.col_analytic"), t("backward.col_numerical"),
                t("backward.col_error")]
-    return pd.DataFrame([(what, fmt_num(a, 4), fmt_num(n, 4), f"{err:.1e}") for what, a, n, err in rows],
+    return pd.DataFrame([(what, fmt_num(a, 3), fmt_num(n, 3), f"{err:.1e}") for what, a, n, err in rows],
                         columns=columns)
 
 

@@ -137,7 +137,7 @@ def test_gradient_check_figure(record):
     check = bw.gradient_check(record, 0, 3)
     f = fig.gradient_check(check.numerical, check.analytic, check.ignoring,
                            dict(x="n", y="a", analytic="rule", ignoring="ign", diagonal="diag"))
-    diagonal, ignoring, analytic = f.data
+    diagonal, analytic, ignoring = f.data
     assert analytic.marker.color == BN_COLOR and ignoring.marker.color != BN_COLOR
     assert analytic.marker.symbol != ignoring.marker.symbol
     assert list(analytic.x) == list(check.numerical) and f.layout.xaxis.title.text == "n"
