@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bn_core import SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
-from lab import shell
+from lab import seed_panel, shell
 from lab.figures import inputs as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import inputs as lesson
@@ -116,6 +116,8 @@ with right:
 st.caption(t("inputs.runs_caption"))
 
 shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn))
+seed_panel.repeat("inputs", configs, run_names, (t("common.without_bn"), t("common.with_bn")),
+                  lambda groups: lesson.seed_comparisons(names, groups))
 worst = min(range(len(choices)), key=lambda i: last(records_no_bn[i], "test_acc"))
 shell.playground_link(grid[choices[worst]][0])
 

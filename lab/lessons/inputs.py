@@ -16,6 +16,7 @@ from bn_core import (
     softmax_cross_entropy,
 )
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import seeds
 from lab.lessons.common import PAPER_NET, bn_pair, divergence_message, last
 
 AXES = ("preprocessing", "init")  # which choice the page varies, the default first
@@ -301,3 +302,17 @@ def weight_scale_labels(ws):
     return dict(titles=(t("inputs.ws_grad_title"), t("inputs.ws_relative_title")),
                 names=(t("inputs.ws_name"), t("inputs.ws_name_scaled", a=fmt_num(ws.factor))),
                 layers=[t("common.layer", n=i + 1) for i in range(len(ws.grad))])
+
+
+# --- The comparison over seeds -------------------------------------------------------------------------------------
+
+
+def seed_comparisons(names, groups):
+    """lab.lessons.seeds Comparisons (without BN, with BN) for the repeat: the spread of test accuracy across the
+    four choices, then each choice's test accuracy. ``groups``: per seed, the records in the page's order (each
+    choice with BN, then without)."""
+    acc = np.array([[seeds.final(r, "test_acc") for r in group] for group in groups])
+    bn, no = acc[:, 0::2], acc[:, 1::2]
+    out = [seeds.compare(t("inputs.seed_spread"), "pp", np.ptp(no, axis=1), np.ptp(bn, axis=1))]
+    out += [seeds.compare(t("inputs.seed_acc", name=name), "pct", no[:, i], bn[:, i]) for i, name in enumerate(names)]
+    return out

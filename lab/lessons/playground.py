@@ -22,6 +22,7 @@ from bn_core import (
     load_csv_dataset,
 )
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import seeds
 from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config, values_to_config
 
 WIDGET = "pg_"  # session-state key of the widget of knob <url>: "pg_<url>"
@@ -320,6 +321,16 @@ def _sentences(records, run_ids, chance):
             better, worse = (n1, n2) if a1 > a2 else (n2, n1)
             out.append(t("playground.tk_final_better", better=better, worse=worse, points=fmt_num(diff, 2)))
     return out
+
+
+def seed_comparisons(groups, run_ids):
+    """lab.lessons.seeds Comparisons (without BN, with BN) for the repeat of a compare-mode experiment: final test
+    accuracy and loss. ``groups``: per seed, the records in the order of ``run_ids``."""
+    a, b = run_ids.index("no_bn"), run_ids.index("bn")
+    return [seeds.compare(name, kind, [seeds.final(g[a], metric) for g in groups],
+                          [seeds.final(g[b], metric) for g in groups])
+            for name, kind, metric in ((t("playground.seed_acc"), "pct", "test_acc"),
+                                       (t("playground.seed_loss"), "num", "test_loss"))]
 
 
 def default_query():
