@@ -122,11 +122,14 @@ def diff_text(x, kind):
 
 
 def spread_text(spread, kind):
-    """"mean (lowest–highest)" over the seeds."""
+    """"mean (lowest–highest)" over the seeds; percentage points are named once, after the three numbers."""
     if not spread.values:
         return "—"
-    return t("seeds.mean_range", mean=value_text(spread.mean, kind), lo=value_text(spread.lo, kind),
-             hi=value_text(spread.hi, kind))
+    inner = "num" if kind == "pp" else kind
+    scale = 100 if kind == "pp" else 1
+    text = t("seeds.mean_range", mean=value_text(scale * spread.mean, inner), lo=value_text(scale * spread.lo, inner),
+             hi=value_text(scale * spread.hi, inner))
+    return t("seeds.pp", x=text) if kind == "pp" else text
 
 
 VERDICT_KEYS = {True: "seeds.verdict_within", False: "seeds.verdict_beyond", None: "seeds.verdict_none"}

@@ -199,3 +199,10 @@ def test_playground_offers_no_repeat_in_single_mode():
                                                                        every="10", mode="single"))
     no_exception(at)
     assert not [b for b in at.button if b.key == "pg_seeds"]
+
+
+def test_percentage_points_are_named_once_per_spread():
+    spread = Spread([0.6, 0.7, 0.8])
+    assert seeds.spread_text(spread, "pp") == "70 (60–80) percentage points"
+    assert seeds.spread_text(spread, "pct") == "70.0% (60.0%–80.0%)"
+    assert seeds.spread_text(spread, "num") == "0.7 (0.6–0.8)"
