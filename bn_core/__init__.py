@@ -22,6 +22,7 @@ from .beyond import (
                    norm_inputs,
                    train_measured,
 )
+from .bias_growth import BiasGrowth, bias_growth_steps
 from .data import (
                    DATASETS,
                    PREPROCESSING,
@@ -38,6 +39,7 @@ from .data import (
                    short_text,
                    split,
 )
+from .gradcheck import numerical_gradient, relative_error
 from .inference import (
                    OPS_BN_AS_WRITTEN,
                    OPS_BN_FOLDED_AFFINE,
@@ -53,13 +55,16 @@ from .layers import (
                    ACTIVATIONS,
                    LEAKY_SLOPE,
                    Activation,
+                   BackwardTerms,
                    BatchNorm1d,
                    LayerNorm1d,
                    Linear,
                    activation_derivative,
                    activation_forward,
                    batchnorm_backward,
+                   batchnorm_backward_ignoring_stats,
                    batchnorm_backward_steps,
+                   batchnorm_backward_terms,
                    batchnorm_forward,
                    sigmoid,
                    softmax_cross_entropy,
@@ -86,11 +91,13 @@ __all__ = [
     "INITS", "init_weight", "truncated_normal",
     "ACTIVATIONS", "LEAKY_SLOPE", "Activation", "BatchNorm1d", "LayerNorm1d", "Linear", "activation_derivative",
     "activation_forward",
-    "batchnorm_backward", "batchnorm_backward_steps", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
+    "BackwardTerms", "batchnorm_backward", "batchnorm_backward_ignoring_stats", "batchnorm_backward_steps",
+    "batchnorm_backward_terms", "batchnorm_forward", "sigmoid", "softmax_cross_entropy",
     "BN_POSITIONS", "MLP", "SGD", "NORMS",
     "PROBE_SIZE", "DIVERGENCE_REASONS", "Divergence", "RunRecord",
     "HIST_EDGES", "PERCENTILES", "SATURATION_SHARE", "SIGMOID_SATURATION_X", "TANH_SATURATION_X", "low_gradient_mask",
     "ConfigError", "TrainConfig", "build_model", "check_config", "load_data", "train", "train_steps",
+    "BiasGrowth", "bias_growth_steps", "numerical_gradient", "relative_error",
     "EXPERIMENT_MEASURE", "EXPERIMENTS", "IOFFE_SZEGEDY_2015", "MEASURES", "WU_HE_2018", "GradientShift", "Landscape",
     "MeasuredSeries", "batch_stat_spread", "batch_sweep_configs", "experiment_configs", "gradient_ics", "is_stable",
     "landscape", "largest_stable_lr", "lr_sweep_configs", "norm_inputs", "train_measured",

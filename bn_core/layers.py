@@ -80,16 +80,45 @@ def batchnorm_backward(dy, cache, out=None):
     return dx, dgamma, dbeta
 
 
-def batchnorm_backward_steps(dy, cache):
-    """The paper's chain rule written out step by step (its §3 equations); slower, kept to check the compact form."""
+class BackwardTerms(NamedTuple):
+    """Every quantity of the paper's §3 chain rule, per example (N, features) or per feature (features,)."""
+
+    dx_hat: np.ndarray  # ∂ℓ/∂x̂ = ∂ℓ/∂y · γ
+    dvar: np.ndarray  # ∂ℓ/∂σ²_B
+    dmu: np.ndarray  # ∂ℓ/∂μ_B
+    dx_direct: np.ndarray  # ∂ℓ/∂x̂ · 1/√(σ²_B + ε): the path that treats μ_B and σ²_B as constants
+    dx_via_var: np.ndarray  # ∂ℓ/∂σ²_B · 2(x − μ_B)/m: the path through the batch variance
+    dx_via_mu: np.ndarray  # ∂ℓ/∂μ_B · 1/m: the path through the batch mean
+    dx: np.ndarray  # the sum of the three paths
+    dgamma: np.ndarray
+    dbeta: np.ndarray
+
+
+def batchnorm_backward_terms(dy, cache):
+    """The paper's chain rule written out step by step (its §3 equations), every intermediate kept."""
     x_hat, gamma, inv_std, mu, var, eps = cache
     n = dy.shape[0]
     xc = x_hat / inv_std
     dx_hat = dy * gamma
     dvar = np.sum(dx_hat * xc, axis=0) * -0.5 * (var + eps) ** -1.5
     dmu = np.sum(dx_hat * -inv_std, axis=0) + dvar * np.mean(-2.0 * xc, axis=0)
-    dx = dx_hat * inv_std + dvar * 2.0 * xc / n + dmu / n
-    return dx, np.sum(dy * x_hat, axis=0), dy.sum(axis=0)
+    direct, via_var, via_mu = dx_hat * inv_std, dvar * 2.0 * xc / n, np.broadcast_to(dmu / n, dy.shape)
+    return BackwardTerms(dx_hat, dvar, dmu, direct, via_var, via_mu, direct + via_var + via_mu,
+                         np.sum(dy * x_hat, axis=0), dy.sum(axis=0))
+
+
+def batchnorm_backward_steps(dy, cache):
+    """The paper's chain rule step by step (batchnorm_backward_terms); slower, kept to check the compact form."""
+    terms = batchnorm_backward_terms(dy, cache)
+    return terms.dx, terms.dgamma, terms.dbeta
+
+
+def batchnorm_backward_ignoring_stats(dy, cache):
+    """The gradient the paper's §2 warns about: μ_B and σ_B treated as constants, as if the normalization were
+    computed outside gradient descent, so dx = ∂ℓ/∂y · γ/√(σ²_B + ε) only (the first of the three paths). It is the
+    exact gradient of y = γ(x − c)/s + β with c, s frozen at the batch's μ_B, √(σ²_B + ε) — not of BN."""
+    x_hat, gamma, inv_std = cache.x_hat, cache.gamma, cache.inv_std
+    return dy * (gamma * inv_std), np.sum(dy * x_hat, axis=0), dy.sum(axis=0)
 
 
 class BatchNorm1d:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from bn_core import PROBE_SIZE, ConfigError
-from lab import shell
+from lab import seed_panel, shell
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
 from lab.i18n import fmt_pct, t
@@ -78,4 +78,5 @@ st.plotly_chart(drift_figure([r.steps for r in runs], drift, names, colors, laye
                              t("common.step")), width="stretch", key="ics_drift")
 
 shell.takeaways(ics.sentences(with_bn, without_bn, unit))
+seed_panel.repeat("ics", [without_cfg, with_cfg], names, names, ics.seed_comparisons)
 shell.playground_link(with_cfg)

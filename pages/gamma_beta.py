@@ -1,10 +1,12 @@
 """γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
 import streamlit as st
 
-from bn_core import SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
+from bn_core import PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
 from lab import shell
+from lab.figures import backward as backward_fig
 from lab.figures.gamma_beta import learned_params, transform_histograms
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import backward as bw
 from lab.lessons import common
 from lab.lessons import gamma_beta as gb
 
@@ -97,3 +99,27 @@ st.plotly_chart(learned_params(
     axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), width="stretch", key="gb_learned_params")
 
 shell.playground_link(config, mode="single")
+
+# --- The backward pass through BN: the chain rule checked on this batch, and the paper's §2 warning run ---------
+st.header(t("backward.title"))
+st.markdown(t("backward.intro"))
+st.latex(bw.CHAIN_RULE % (t("backward.path_direct"), t("backward.path_var"), t("backward.path_mu")))
+st.caption(t("backward.chain_caption"))
+st.subheader(t("backward.check_title"))
+check = bw.gradient_check(record, layer, unit_index)
+st.caption(t("backward.check_caption", layer=layer + 1, unit=unit_index, m=check.m, h=f"{bw.NUMERICAL_STEP:g}"))
+left, right = st.columns([1, 1])
+left.table(bw.check_rows(check), hide_index=True)
+right.plotly_chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring,
+                                               bw.check_figure_labels()), width="stretch", key="bw_check")
+shell.takeaways(bw.check_sentences(check))
+
+st.subheader(t("backward.bias_title"))
+demo = bw.bias_config(shell.seed())
+st.markdown(t("backward.bias_intro", depth=len(demo.hidden), width=demo.hidden[0], steps=demo.steps, lr=demo.lr,
+              batch=demo.batch_size, probe=PROBE_SIZE))
+runs = shell.run(bw.bias_tasks(shell.seed()), bw.run_names())
+st.plotly_chart(backward_fig.bias_growth([r.steps for r in runs], [bw.mean_bias(r) for r in runs],
+                                         [r.loss for r in runs], bw.run_names(), bw.bias_figure_labels()),
+                width="stretch", key="bw_bias")
+shell.takeaways(bw.bias_sentences(*runs))

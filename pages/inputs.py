@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bn_core import SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
-from lab import shell
+from lab import seed_panel, shell
 from lab.figures import inputs as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import inputs as lesson
@@ -116,5 +116,24 @@ with right:
 st.caption(t("inputs.runs_caption"))
 
 shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn))
+seed_panel.repeat("inputs", configs, run_names, (t("common.without_bn"), t("common.with_bn")),
+                  lambda groups: lesson.seed_comparisons(names, groups))
 worst = min(range(len(choices)), key=lambda i: last(records_no_bn[i], "test_acc"))
 shell.playground_link(grid[choices[worst]][0])
+
+# --- Scale invariance (§3.3): the input scalings with BN, and the weights' effective learning rate ---------------
+st.subheader(t("inputs.inv_title"))
+st.markdown(t("inputs.inv_intro"))
+if axis == "preprocessing":
+    st.markdown(t("inputs.inv_inputs"))
+    invariance = lesson.input_invariance(names, first_layers, records_bn, records_no_bn)
+    st.table(lesson.invariance_table(invariance), hide_index=True)
+    st.markdown("\n\n".join(lesson.invariance_sentences(invariance)))
+else:
+    st.info(t("inputs.inv_switch"), icon=":material/tune:")
+ws = lesson.weight_scale(init, preprocessing, sigma, shell.seed())
+st.markdown(t("inputs.ws_intro", batch=b.batch_size, a=fmt_num(ws.factor)))
+st.plotly_chart(fig.weight_scale_bars(ws.grad, ws.grad_scaled, ws.weight, ws.weight_scaled,
+                                      lesson.weight_scale_labels(ws)), width="stretch", key="inputs_weight_scale")
+st.markdown(lesson.weight_scale_sentence(ws))
+

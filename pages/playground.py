@@ -3,7 +3,7 @@ import streamlit as st
 
 import lab.lessons.playground as pg
 from bn_core import ConfigError, check_config, load_data
-from lab import playground_panel, shell
+from lab import playground_panel, seed_panel, shell
 from lab.figures import common as figures
 from lab.figures.playground import decision_boundary, histograms
 from lab.i18n import current_lang, t
@@ -118,3 +118,6 @@ if records is not None and pg.drawable(records):
 
     st.download_button(t("playground.export"), pg.export_csv(records, run_ids), file_name="batchnorm-playground.csv",
                        mime="text/csv", key="pg_export", icon=":material/download:", help=t("playground.export_help"))
+    if mode == "compare" and all(r is not None and r.done for r in records):
+        seed_panel.repeat("pg", configs, names, (t("common.without_bn"), t("common.with_bn")),
+                          lambda groups: pg.seed_comparisons(groups, run_ids), data=data)

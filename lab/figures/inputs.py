@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures.common import BN_COLOR, NO_BN_COLOR, finite, style
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, PALETTE, finite, style
 
 DASHES = ("solid", "dash", "dot", "dashdot")
 MARKERS = ("circle", "square", "diamond", "triangle-up")
@@ -95,4 +95,29 @@ def accuracy_bars(acc_bn, acc_no_bn, names, labels):
     fig = style(fig, height=400)
     fig.update_layout(hovermode="closest", margin=dict(l=10, r=20, t=50, b=40))
     fig.update_yaxes(automargin=True)
+    return fig
+
+
+WS_COLORS = (PALETTE[2], PALETTE[4])  # weights as drawn, weights × a: both with BN, so not BN's blue and orange
+WS_PATTERNS = ("", "/")
+
+
+def weight_scale_bars(grad, grad_scaled, weight, weight_scaled, labels):
+    """Per hidden layer, ‖∇W‖ (left) and ‖∇W‖/‖W‖ (right) for the weights as drawn and multiplied by a factor,
+    on log axes; each scaled bar is labelled with its ratio to the unscaled one. ``labels``: titles (2), names (2),
+    layers."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=labels["titles"], horizontal_spacing=0.1)
+    panels = ((np.asarray(grad, float), np.asarray(grad_scaled, float)),
+              (np.asarray(grad, float) / np.asarray(weight, float),
+               np.asarray(grad_scaled, float) / np.asarray(weight_scaled, float)))
+    for col, (base, scaled) in enumerate(panels, start=1):
+        for i, (values, name) in enumerate(zip((base, scaled), labels["names"])):
+            text = None if i == 0 else [f"×{r:.3g}" for r in scaled / base]
+            fig.add_trace(go.Bar(x=labels["layers"], y=values, name=name, legendgroup=name, showlegend=col == 1,
+                                 marker=dict(color=WS_COLORS[i], pattern_shape=WS_PATTERNS[i]), text=text,
+                                 textposition="outside", cliponaxis=False), row=1, col=col)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power")  # one tick per decade
+    fig.update_layout(barmode="group")
+    fig = style(fig, height=380)
+    fig.update_layout(hovermode="closest")
     return fig

@@ -2,10 +2,13 @@
 
 Pure functions over finished RunRecords; sentences are built from those numbers with ``t`` (the user's language).
 """
+import warnings
+
 import numpy as np
 
 from bn_core import PERCENTILES
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import seeds
 from lab.lessons.common import PAPER_NET, bn_pair
 
 STEPS_CHOICES = (500, 1000, 2000, 3000, 5000)
@@ -138,3 +141,25 @@ def sentences(with_bn, without_bn, unit):
     if len(with_bn.snapshots) < 2 or len(without_bn.snapshots) < 2:
         return [t("ics.say_too_short")]
     return accuracy_sentences(with_bn, without_bn) + shift_sentences(with_bn, without_bn, unit)
+
+
+# --- The comparison over seeds -------------------------------------------------------------------------------------
+
+
+def _if_finished(record, value):
+    return value(record) if record is not None and record.status == "finished" and record.snapshots else np.nan
+
+
+def seed_comparisons(groups):
+    """lab.lessons.seeds Comparisons (without BN, with BN) for the repeat: test accuracy, how far the last layer's
+    medians move (the mean over all units, not a picked one), and the drift. ``groups``: per seed, (without BN, with
+    BN) records."""
+    measures = (
+        (t("ics.seed_acc"), "pct", lambda r: seeds.final(r, "test_acc")),
+        (t("ics.seed_movement", settle=fmt_pct(SETTLE)), "num", lambda r: float(np.nanmean(median_movement(r)))),
+        (t("ics.seed_drift"), "num", lambda r: float(np.nanmean(mean_drift(r)))),
+    )
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a mean over no finite value is NaN: left out by the rule
+        return [seeds.compare(name, kind, [_if_finished(g[0], f) for g in groups],
+                              [_if_finished(g[1], f) for g in groups]) for name, kind, f in measures]

@@ -32,17 +32,22 @@ def config(seed=0):
 _batches = BoundedCache(MAX_CACHED)
 
 
+def demo_batch(config, batch=BATCH):
+    """(images, labels): the fixed batch of training examples the page shows, drawn by the config's seed."""
+    data = load_data(config)
+    rng = np.random.default_rng((config.seed, 2))
+    idx = rng.choice(len(data.X_train), size=min(batch, len(data.X_train)), replace=False)
+    return data.X_train[idx], data.y_train[idx]
+
+
 def bn_inputs(record, batch=BATCH):
     """Per hidden layer, the (batch, units) BN inputs x of a fixed batch of training images forwarded in train mode
     through a fresh model built from the record. Cached by config; float64."""
     key = (record.config, batch)
     if (xs := _batches.get(key)) is not None:
         return xs
-    data = load_data(record.config)
-    rng = np.random.default_rng((record.config.seed, 2))
-    idx = rng.choice(len(data.X_train), size=min(batch, len(data.X_train)), replace=False)
     model = record.build_model()
-    model.forward(data.X_train[idx], update_stats=False)
+    model.forward(demo_batch(record.config, batch)[0], update_stats=False)
     xs = [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
     _batches.put(key, xs)
     return xs

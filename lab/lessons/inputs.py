@@ -4,9 +4,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from bn_core import INITS, PREPROCESSING, SATURATION_SHARE, SIGMOID_SATURATION_X, build_model, load_data
+from bn_core import (
+    INITS,
+    PREPROCESSING,
+    SATURATION_SHARE,
+    SIGMOID_SATURATION_X,
+    build_model,
+    load_data,
+    softmax_cross_entropy,
+)
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import seeds
 from lab.lessons.common import PAPER_NET, bn_pair, divergence_message, last
 
 AXES = ("preprocessing", "init")  # which choice the page varies, the default first
@@ -153,3 +163,156 @@ def divergences(names, records_bn, records_no_bn):
     return [m for name, r_bn, r_no in zip(names, records_bn, records_no_bn)
             for r, which in ((r_no, "common.without_bn"), (r_bn, "common.with_bn"))
             if (m := divergence_message(f"{name} · {t(which)}", r)) is not None]
+
+
+# --- Scale invariance (the paper's §3.3) ---------------------------------------------------------------------------
+
+# raw, [0, 1] and [−1, 1] differ by one common factor and one common shift of every pixel (x/16, x/8 − 1): with BN
+# the first layer cancels both, so these train identically. Standardizing scales each pixel by its own factor.
+COMMON_SCALING = ("raw", "unit", "symmetric")
+ROUNDING_LOSS = 1e-4  # a training-loss difference below this is float32 rounding, amplified over the steps
+WEIGHT_FACTOR = 10.0  # the weight-scale demo multiplies the hidden layers' weights by this
+RATIO_TOL = 0.01  # a measured gradient ratio within 1% of 1/a (or 1/a²) is "as the paper says"
+
+
+def loss_gap(a, b):
+    """max |Δ training loss| between two runs over the records both reached with a finite loss; NaN if none."""
+    n = min(len(a.snapshots), len(b.snapshots))
+    gap = np.abs(a.metric("train_loss")[:n] - b.metric("train_loss")[:n])
+    gap = gap[np.isfinite(gap)]
+    return float(gap.max()) if len(gap) else float("nan")
+
+
+@dataclass(frozen=True)
+class InputInvariance:
+    """Each input scaling's training against raw pixels', with and without BN (choices in PREPROCESSING order)."""
+
+    choices: tuple
+    names: tuple
+    gap_bn: tuple  # per choice, loss_gap to raw pixels with BN (0 for raw itself)
+    gap_no_bn: tuple
+    steps: int
+    eps_share: float  # ε over the smallest variance of a first-layer unit's input at initialization, over the
+    # common-scaling choices: where BN(az) = BN(z) stops being exact
+
+
+def input_invariance(names, first_layers, records_bn, records_no_bn):
+    """The comparison for the "input scalings" axis (four choices, raw pixels first)."""
+    choices = tuple(PREPROCESSING)
+    raw = choices.index("raw")
+    width = records_bn[raw].config.hidden[0]
+    variances = [first_layers[choices.index(c)].without_bn.reshape(-1, width).var(axis=0).min()
+                 for c in COMMON_SCALING]
+    return InputInvariance(choices, tuple(names), tuple(loss_gap(r, records_bn[raw]) for r in records_bn),
+                           tuple(loss_gap(r, records_no_bn[raw]) for r in records_no_bn),
+                           records_bn[raw].config.steps, records_bn[raw].config.bn_eps / float(min(variances)))
+
+
+def _gap_text(gap):
+    """A loss difference: significant digits from 0.01 on, scientific notation below (rounding-size gaps)."""
+    if not np.isfinite(gap):
+        return "—"
+    return fmt_num(gap, 2) if gap >= 0.01 else f"{gap:.1e}"
+
+
+def invariance_table(inv):
+    """One row per input scaling other than raw pixels: max |Δ training loss| against raw pixels, with and without
+    BN."""
+    rows = [(name, _gap_text(g_bn), _gap_text(g_no)) for c, name, g_bn, g_no in
+            zip(inv.choices, inv.names, inv.gap_bn, inv.gap_no_bn) if c != "raw"]
+    return pd.DataFrame(rows, columns=[t("inputs.inv_col_choice"), t("inputs.inv_col_bn"), t("inputs.inv_col_no_bn")])
+
+
+def invariance_sentences(inv):
+    """Whether the common scalings trained identically with BN (by the measured gap), and standardization."""
+    common = [g for c, g in zip(inv.choices, inv.gap_bn) if c in COMMON_SCALING and c != "raw"]
+    common_no = [g for c, g in zip(inv.choices, inv.gap_no_bn) if c in COMMON_SCALING and c != "raw"]
+    if not all(np.isfinite(common)):
+        return [t("inputs.inv_incomplete")]
+    gap, gap_no = max(common), max(common_no) if all(np.isfinite(common_no)) else float("nan")
+    params = dict(gap=_gap_text(gap), no_bn=_gap_text(gap_no), steps=inv.steps, tol=f"{ROUNDING_LOSS:.0e}",
+                  eps_share=f"{inv.eps_share:.0e}")
+    out = [t("inputs.inv_identical" if gap <= ROUNDING_LOSS else "inputs.inv_eps", **params)]
+    standardized = inv.gap_bn[inv.choices.index("standardize")]
+    if np.isfinite(standardized):
+        key = "inputs.inv_standardize_differs" if standardized > ROUNDING_LOSS else "inputs.inv_standardize_same"
+        out.append(t(key, gap=_gap_text(standardized)))
+    return out
+
+
+@dataclass(frozen=True)
+class WeightScale:
+    """One batch through the same network at initialization, its hidden layers' weights as drawn and multiplied by
+    ``factor`` (the output layer, with no BN after it, as drawn). Per hidden layer: ‖∇W‖ and ‖W‖."""
+
+    factor: float
+    output_gap: float  # max |Δ logit| between the two
+    logit_scale: float  # max |logit|
+    grad: np.ndarray
+    grad_scaled: np.ndarray
+    weight: np.ndarray
+    weight_scaled: np.ndarray
+
+    @property
+    def grad_ratio(self):
+        """‖∇W‖ scaled / as drawn, per layer: 1/a by §3.3."""
+        return self.grad_scaled / self.grad
+
+    @property
+    def relative_ratio(self):
+        """(‖∇W‖/‖W‖) scaled / as drawn, per layer: 1/a² — the effective learning rate's factor."""
+        return (self.grad_scaled / self.weight_scaled) / (self.grad / self.weight)
+
+
+def weight_scale(init, preprocessing, sigma, seed, factor=WEIGHT_FACTOR):
+    """The §3.3 measurement for the lesson's network with BN (these fixed settings) on one mini-batch of training
+    images, in float64."""
+    config = BASE.replace(init=init, preprocessing=preprocessing, init_sigma=sigma, seed=seed)
+    data = load_data(config)
+    X, y = data.X_train[:config.batch_size].astype(np.float64), data.y_train[:config.batch_size]
+    out = []
+    for a in (1.0, factor):
+        model = build_model(config.replace(batchnorm=True), data.n_features, data.n_classes, np.float64)
+        for h in model.hidden:
+            h.linear.W *= a
+        logits = model.forward(X, update_stats=False)
+        model.backward(softmax_cross_entropy(logits, y)[1])
+        out.append((logits, np.array([np.linalg.norm(h.linear.dW) for h in model.hidden]),
+                    np.array([np.linalg.norm(h.linear.W) for h in model.hidden])))
+    (logits, g, w), (logits_a, g_a, w_a) = out
+    return WeightScale(factor, float(np.abs(logits_a - logits).max()), float(np.abs(logits).max()), g, g_a, w, w_a)
+
+
+def _span(values, digits=3):
+    lo, hi = fmt_num(float(np.min(values)), digits), fmt_num(float(np.max(values)), digits)
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def weight_scale_sentence(ws):
+    """§3.3 as measured: chosen by whether the gradient ratios are 1/a and 1/a² within RATIO_TOL."""
+    a = ws.factor
+    as_paper = (np.all(np.abs(ws.grad_ratio * a - 1) < RATIO_TOL) and
+                np.all(np.abs(ws.relative_ratio * a * a - 1) < RATIO_TOL))
+    params = dict(a=fmt_num(a), a2=fmt_num(a * a), grad=_span(ws.grad_ratio),
+                  rel=_span(ws.relative_ratio), gap=f"{ws.output_gap:.0e}", scale=fmt_num(ws.logit_scale, 2))
+    return t("inputs.ws_as_paper" if as_paper else "inputs.ws_eps", **params)
+
+
+def weight_scale_labels(ws):
+    return dict(titles=(t("inputs.ws_grad_title"), t("inputs.ws_relative_title")),
+                names=(t("inputs.ws_name"), t("inputs.ws_name_scaled", a=fmt_num(ws.factor))),
+                layers=[t("common.layer", n=i + 1) for i in range(len(ws.grad))])
+
+
+# --- The comparison over seeds -------------------------------------------------------------------------------------
+
+
+def seed_comparisons(names, groups):
+    """lab.lessons.seeds Comparisons (without BN, with BN) for the repeat: the spread of test accuracy across the
+    four choices, then each choice's test accuracy. ``groups``: per seed, the records in the page's order (each
+    choice with BN, then without)."""
+    acc = np.array([[seeds.final(r, "test_acc") for r in group] for group in groups])
+    bn, no = acc[:, 0::2], acc[:, 1::2]
+    out = [seeds.compare(t("inputs.seed_spread"), "pp", np.ptp(no, axis=1), np.ptp(bn, axis=1))]
+    out += [seeds.compare(t("inputs.seed_acc", name=name), "pct", no[:, i], bn[:, i]) for i, name in enumerate(names)]
+    return out

@@ -22,6 +22,7 @@ from bn_core import (
     load_csv_dataset,
 )
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons import seeds
 from lab.urlparams import KNOB_BY_URL, KNOBS, MODES, config_to_query, config_values, query_to_config, values_to_config
 
 WIDGET = "pg_"  # session-state key of the widget of knob <url>: "pg_<url>"
@@ -326,6 +327,16 @@ def default_plan():
     """(config, mode) of the default experiment, as a plain first visit opens it."""
     config, mode, _ = query_to_config({})
     return config, mode
+
+
+def seed_comparisons(groups, run_ids):
+    """lab.lessons.seeds Comparisons (without BN, with BN) for the repeat of a compare-mode experiment: final test
+    accuracy and loss. ``groups``: per seed, the records in the order of ``run_ids``."""
+    a, b = run_ids.index("no_bn"), run_ids.index("bn")
+    return [seeds.compare(name, kind, [seeds.final(g[a], metric) for g in groups],
+                          [seeds.final(g[b], metric) for g in groups])
+            for name, kind, metric in ((t("playground.seed_acc"), "pct", "test_acc"),
+                                       (t("playground.seed_loss"), "num", "test_loss"))]
 
 
 def default_query():

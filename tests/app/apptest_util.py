@@ -47,6 +47,7 @@ def all_text(at):
     return "\n".join(str(p) for p in parts)
 
 
-def takeaway_text(at):
-    """The "what this run shows" box: shell.takeaways writes its sentences as one markdown list, the page's last."""
-    return [m.value for m in at.markdown if str(m.value).startswith("- ")][-1]
+def takeaway_text(at, index=-1):
+    """A "what this run shows" box: shell.takeaways writes its sentences as one markdown list; by default the page's
+    last, ``index`` picks another one (0: the first)."""
+    return [m.value for m in at.markdown if str(m.value).startswith("- ")][index]

@@ -38,13 +38,13 @@ def test_page_draws_and_sliders_change_the_sentences(lang):
     st.session_state["lang"] = lang
     at = open_page(PAGE, lang=lang)
     no_exception(at)
-    assert len(at.get("plotly_chart")) == 2  # the three histograms, the learned γ/β
+    assert len(at.get("plotly_chart")) == 4  # the three histograms, the learned γ/β, the gradient check, the biases
     assert at.title[0].value == translate(lang, "gamma_beta.title")
     assert at.slider(key="gb_gamma").value == 1.0 and at.slider(key="gb_beta").value == 0.0
-    first = takeaway_text(at).splitlines()[0]
+    first = takeaway_text(at, 0).splitlines()[0]
     at.slider(key="gb_gamma").set_value(2.5).run()
     no_exception(at)
-    second = takeaway_text(at).splitlines()[0]
+    second = takeaway_text(at, 0).splitlines()[0]
     assert first != second
     record, layer, unit_index, unit = shown_unit(at)
     y, _ = gb.transform(unit.x_hat, 2.5, 0.0)
@@ -60,13 +60,13 @@ def test_undo_bn_gives_x_back_and_redraws_fast():
     assert gamma == pytest.approx(unit.sigma, abs=1e-12) and beta == pytest.approx(unit.mu, abs=1e-12)
     y, _ = gb.transform(unit.x_hat, gamma, beta)
     np.testing.assert_allclose(y, unit.x, rtol=0, atol=1e-12)  # the paper's identity: y == x
-    box = takeaway_text(at)
+    box = takeaway_text(at, 0)
     assert "y equals x up to" in box
     # Back to the learned values, then to plain normalization: a slider redraw without any training.
     at.button(key="gb_learned").click().run()
     gamma_l, beta_l = (float(p[unit_index]) for p in gb.learned(record, layer))
     assert at.slider(key="gb_gamma").value == pytest.approx(gamma_l)
-    assert "y equals x up to" not in takeaway_text(at)
+    assert "y equals x up to" not in takeaway_text(at, 0)
     start = time.perf_counter()
     at.button(key="gb_plain").click().run()
     assert time.perf_counter() - start < 10  # generous for a loaded CI machine; no retraining in this path
@@ -81,7 +81,7 @@ def test_layer_choice_preselects_its_own_unit():
     at.selectbox(key="gb_layer").set_value(0).run()
     no_exception(at)
     assert at.selectbox(key="gb_unit").value == gb.default_unit(record, 0)
-    assert "What this run shows" not in takeaway_text(at)
+    assert "What this run shows" not in takeaway_text(at, 0)
 
 
 # --- Logic --------------------------------------------------------------------------------------------------------

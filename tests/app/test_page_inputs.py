@@ -139,7 +139,7 @@ def test_accuracy_bars_drop_nan():
 def test_page_runs_draws_and_its_takeaways_follow_the_run(lang):
     at = open_page(PAGE, lang=lang)
     no_exception(at)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
     assert translate(lang, "inputs.hist_title") in "\n".join(m.value for m in at.markdown)
     first = takeaway_text(at)
     assert first.count("\n- ") >= 5
@@ -149,6 +149,98 @@ def test_page_runs_draws_and_its_takeaways_follow_the_run(lang):
     no_exception(at)
     second = takeaway_text(at)
     assert second and second != first
-    assert len(at.get("plotly_chart")) == 3 and not at.error
+    assert len(at.get("plotly_chart")) == 4 and not at.error
     assert at.radio(key="inputs_axis").options == [translate(lang, "inputs.vary_preprocessing"),
                                                    translate(lang, "inputs.vary_init")]
+
+
+# --- Scale invariance (§3.3) ---------------------------------------------------------------------------------------
+
+def test_common_input_scalings_train_identically_with_bn_and_standardizing_does_not(runs):
+    grid, records, firsts = runs
+    names = list(grid)
+    inv = lesson.input_invariance(names, [firsts[c] for c in names], [records[c][0] for c in names],
+                                  [records[c][1] for c in names])
+    gap_bn, gap_no = dict(zip(inv.choices, inv.gap_bn)), dict(zip(inv.choices, inv.gap_no_bn))
+    assert gap_bn["raw"] == 0 and inv.steps == TINY["steps"]
+    for choice in ("unit", "symmetric"):
+        assert gap_bn[choice] <= lesson.ROUNDING_LOSS < gap_no[choice]
+    assert gap_bn["standardize"] > lesson.ROUNDING_LOSS
+    assert 0 < inv.eps_share < 1e-3
+    table = lesson.invariance_table(inv)
+    assert len(table) == 3 and "raw" not in list(table.iloc[:, 0])
+    said = lesson.invariance_sentences(inv)
+    assert said[0].startswith("With BN, raw pixels, [0, 1] and [−1, 1] trained identically")
+    assert "differently" in said[1]
+
+
+def test_loss_gap_compares_common_finite_records():
+    a, b = FakeRecord([2.0, 1.0, 0.5], [0, 0, 0]), FakeRecord([2.0, 1.1], [0, 0])
+    for r, loss in ((a, [2.0, 1.0, 0.5]), (b, [2.0, 1.1])):
+        r._m["train_loss"] = np.asarray(loss)
+        r.snapshots = loss
+    assert lesson.loss_gap(a, b) == pytest.approx(0.1)
+    b._m["train_loss"] = np.array([np.nan, np.nan])
+    assert np.isnan(lesson.loss_gap(a, b))
+
+
+def fake_invariance(common=1e-6, standardize=0.05, no_bn=1.0):
+    return lesson.InputInvariance(tuple(lesson.PREPROCESSING), tuple(lesson.PREPROCESSING),
+                                  tuple(0.0 if c == "raw" else standardize if c == "standardize" else common
+                                        for c in lesson.PREPROCESSING),
+                                  tuple(0.0 if c == "raw" else no_bn for c in lesson.PREPROCESSING), 200, 1e-4)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    (dict(common=1e-6), ["inputs.inv_identical", "inputs.inv_standardize_differs"]),
+    (dict(common=1e-3), ["inputs.inv_eps", "inputs.inv_standardize_differs"]),
+    (dict(standardize=1e-6), ["inputs.inv_identical", "inputs.inv_standardize_same"]),
+    (dict(common=np.nan), ["inputs.inv_incomplete"]),
+])
+def test_invariance_sentences_are_chosen_by_the_measured_gap(monkeypatch, kwargs, expected):
+    monkeypatch.setattr(lesson, "t", lambda key, **p: key)
+    assert lesson.invariance_sentences(fake_invariance(**kwargs)) == expected
+
+
+def test_weights_times_a_keep_the_output_and_divide_the_gradient_by_a():
+    ws = lesson.weight_scale("truncated_normal", "standardize", 0.1, 0)
+    a = lesson.WEIGHT_FACTOR
+    assert ws.output_gap < 1e-3 * ws.logit_scale
+    np.testing.assert_allclose(ws.grad_ratio, 1 / a, rtol=1e-3)
+    np.testing.assert_allclose(ws.relative_ratio, 1 / a**2, rtol=1e-3)
+    np.testing.assert_allclose(ws.weight_scaled, a * ws.weight, rtol=1e-12)
+    said = lesson.weight_scale_sentence(ws)
+    assert "as §3.3 says" in said and "1/100" in said
+
+
+def test_with_a_tiny_weight_scale_eps_breaks_the_invariance():
+    ws = lesson.weight_scale("normal", "unit", 0.001, 0)
+    assert np.abs(ws.grad_ratio * lesson.WEIGHT_FACTOR - 1).max() > lesson.RATIO_TOL
+    assert "not quite" in lesson.weight_scale_sentence(ws)
+
+
+@pytest.mark.parametrize("ratio, key", [(0.1, "inputs.ws_as_paper"), (0.105, "inputs.ws_eps")])
+def test_weight_scale_sentence_is_chosen_by_the_measured_ratio(monkeypatch, ratio, key):
+    monkeypatch.setattr(lesson, "t", lambda k, **p: k)
+    ones = np.ones(3)
+    ws = lesson.WeightScale(10.0, 0.0, 1.0, ones, ratio * ones, ones, 10 * ones)
+    assert lesson.weight_scale_sentence(ws) == key
+
+
+def test_weight_scale_figure():
+    f = fig.weight_scale_bars([1.0, 2.0], [0.1, 0.2], [3.0, 3.0], [30.0, 30.0],
+                              dict(titles=("g", "r"), names=("drawn", "scaled"), layers=["l1", "l2"]))
+    assert len(f.data) == 4 and f.layout.yaxis.type == "log" and f.layout.yaxis2.type == "log"
+    drawn, scaled = f.data[0], f.data[1]
+    assert drawn.marker.color != scaled.marker.color and drawn.marker.pattern.shape != scaled.marker.pattern.shape
+    assert list(scaled.text) == ["×0.1", "×0.1"] and list(f.data[3].text) == ["×0.01", "×0.01"]
+
+
+def test_the_page_measures_scale_invariance_on_the_input_axis_only():
+    at = open_page(PAGE, lang="zh")
+    no_exception(at)
+    assert len(at.table) == 1 and translate("zh", "inputs.inv_title") in [h.value for h in at.subheader]
+    at.radio(key="inputs_axis").set_value("init").run()
+    no_exception(at)
+    assert len(at.table) == 0 and any(i.value == translate("zh", "inputs.inv_switch") for i in at.info)
+    assert len(at.get("plotly_chart")) == 4  # the weight-scale chart is shown on both axes
