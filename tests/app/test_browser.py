@@ -10,6 +10,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin, urlparse
 
 import pytest
 from conftest import in_ci, require
@@ -144,3 +145,28 @@ def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page, lesson):
         assert translate("zh", f"{lesson.key}.title") in page.locator("h1").first.inner_text()
         assert page.locator("[data-testid='stRadioOption']").filter(has_text="中文").count() == 1
         assert page.get_by_text("Page not found").count() == 0
+
+
+OWN_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def test_no_page_requests_anything_off_the_host(browser, server):
+    """A classroom without internet (issue 7, §4): every request every page makes -- the page icon, fonts, scripts,
+    charts -- goes to the app's own server. A :material/...: page icon, for one, is fetched from a font server."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    requests = []
+    context.on("request", lambda request: requests.append(request.url))
+    pg = context.new_page()
+    try:
+        for lesson in shell.LESSONS:
+            _open(pg, f"{server}/{lesson.url_path}?lang=en")
+            assert translate("en", f"{lesson.key}.title") in pg.locator("h1").first.inner_text()
+        pg.wait_for_timeout(1000)  # icons and fonts load after the script has finished
+        icon = pg.locator("link[rel='shortcut icon']").get_attribute("href")
+        served = pg.request.get(urljoin(pg.url, icon))  # the page icon is the app's own, and it is there
+        assert served.status == 200 and served.headers["content-type"].startswith("image/"), (icon, served.status)
+    finally:
+        context.close()
+    outside = sorted({url for url in requests if urlparse(url).scheme not in ("data", "blob", "about")
+                      and urlparse(url).hostname not in OWN_HOSTS})
+    assert not outside, outside
