@@ -3,6 +3,7 @@ import streamlit as st
 
 import lab.lessons.playground as pg
 from bn_core import CsvError, csv_columns, short_text
+from bn_core.data import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from lab import shell
 from lab.i18n import t
 from lab.urlparams import KNOB_BY_URL
@@ -69,7 +70,8 @@ def upload(state, config):
     """The CSV uploader and its label column: ``(dataset, data_id)`` to train on (the id names the upload in the
     configs, so other data is another experiment), or None with a message saying what is missing or wrong."""
     upload = st.file_uploader(t("playground.upload"), type=["csv", "txt"], key="pg_file",
-                              help=t("playground.upload_help"))
+                              help=t("playground.upload_help", mb=MAX_CSV_BYTES // 2**20, rows=MAX_CSV_ROWS,
+                                     columns=MAX_CSV_COLUMNS))
     if upload is None:
         st.info(t("config_error.csv_needs_data"), icon=":material/upload_file:")
         return None
