@@ -43,10 +43,12 @@ HOSTILE_TEXT = {
     "backticks": "``a` `` `](http://evil.example/z.png)",
     "math": "$x$ $$y$$",
     "lines": "a\n\n# heading",
+    "controls": "a\u202eb\x00c\u200bd\te",  # a right-to-left override, a NUL, a zero-width space, a tab
     "long": LONG,
 }
 # Pieces of those that Markdown or HTML would turn into something else; none may appear outside a code span.
-TOKENS = ("<img", "onerror", "<b>", "</b>", "<script", "evil.example", "$x$", "$$y$$", "# heading", "Z" * 50)
+TOKENS = ("<img", "onerror", "<b>", "</b>", "<script", "evil.example", "$x$", "$$y$$", "# heading", "Z" * 50,
+          "\u202e")
 
 # ---- reading the screen ----
 MARKDOWN_FIELDS = {"body", "label", "help", "text", "message", "placeholder", "caption"}  # Streamlit renders Markdown
@@ -126,6 +128,7 @@ def assert_shown_literally(at, supplied=()):
         for span in spans:
             if any(token in span or token[:3] in span for token in TOKENS):
                 assert len(span) <= LITERAL_LIMIT, (len(span), span[:80])
+            assert span.isprintable(), span  # no control character that hides or reorders what is shown
         assert not PLACEHOLDER.search(text), text[:300]
     for spec in charts:
         for token in TOKENS:
