@@ -458,3 +458,15 @@ def test_the_apps_upload_limit_is_the_one_a_user_meets():
         streamlit_limit_mb = tomllib.load(f)["server"]["maxUploadSize"]
     assert streamlit_limit_mb * 2**20 > MAX_CSV_BYTES
     assert len(UPLOADS["over_the_size_limit"][0]) > MAX_CSV_BYTES
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("abc", "`abc`"),
+    ("a`](http://evil.example/x.png)", "`aʹ](http://evil.example/x.png)`"),  # a backtick cannot end the span
+    ("a\r\nb\u202ec\x00d\u200be", "`a  b c d e`"),  # line breaks and invisible characters become spaces
+    (LONG, "`" + LONG[:LITERAL_LIMIT - 1] + "…`"),
+    (12.5, "`12.5`"),
+])
+def test_literal_is_one_code_span_of_what_was_typed(value, shown):
+    assert literal(value) == shown
+    assert code_spans(literal(value)) == ("", [shown[1:-1]])
