@@ -354,7 +354,11 @@ UPLOADS = {  # name -> (file bytes, the csv_error code, or (rows, features, clas
     "utf16_without_mark": (GOOD.decode().encode("utf-16-le"), (40, 2, 2)),
     "semicolons": (csv_bytes(["u", "v", "label"], two_features(), sep=";"), (40, 2, 2)),
     "tabs": (csv_bytes(["u", "v", "label"], two_features(), sep="\t"), (40, 2, 2)),
+    "windows_lines_and_bom": (b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n"), (40, 2, 2)),
+    "decimal_commas": (csv_bytes(["u", "v", "label"], [(f"{i},5", i, i % 2) for i in range(40)], sep=";"),
+                       "non_numeric"),
     "nan_cell": (with_cell(3, 0, "NaN"), "missing"),
+    "nan_label": (with_cell(4, 2, "nan"), "missing"),
     "empty_cell": (with_cell(3, 1, ""), "missing"),
     "inf_cell": (with_cell(3, 0, "inf"), "out_of_range"),
     "minus_inf_cell": (with_cell(3, 0, "-Infinity"), "out_of_range"),
@@ -381,7 +385,8 @@ UPLOADS = {  # name -> (file bytes, the csv_error code, or (rows, features, clas
     "only_a_label_column": (csv_bytes(["label"], [(i % 2,) for i in range(40)]), "no_features"),
     "thousands_of_classes": (csv_bytes(["u", "v", "label"], two_features(2000, label=lambda i: i)),
                              "too_many_classes"),
-    "html_column_names": (csv_bytes([H["img"], H["link"], H["script"]], two_features()), (40, 2, 2)),
+    "html_column_names": (csv_bytes([H["img"], H["link"], H["script"]],
+                                    two_features(label=lambda i: (H["bold"], H["math"])[i % 2])), (40, 2, 2)),
     "html_column_name_and_cell": (csv_bytes([H["backticks"], "v", "label"], [
         (H["math"] if i == 2 else i, i, i % 2) for i in range(40)]), "non_numeric"),
     "html_labels": (csv_bytes(["u", "v", "label"], two_features(label=lambda i: (H["bold"], H["script"])[i % 2])),
@@ -402,7 +407,7 @@ def upload(lang, raw):
     at = deep_link(PLAYGROUND, {**SMALL, "data": "csv", "batch": "10", "lang": lang})
     assert_usable(at, lang, shell.PLAYGROUND)
     find_message(at.info, lang, "config_error.csv_needs_data")
-    at.file_uploader(key="pg_file").set_value(("upload.csv", raw, "text/csv")).run()
+    at.file_uploader(key="pg_file").set_value((HOSTILE_TEXT["img"] + ".csv", raw, "text/csv")).run()
     assert_usable(at, lang, shell.PLAYGROUND)
     return at
 
@@ -419,6 +424,8 @@ def test_uploads(case):
         summary = find_message(at.caption, lang, "playground.upload_summary")
         assert (int(summary["rows"]), int(summary["features"]), int(summary["classes"])) == outcome
         assert not at.button(key="pg_train").disabled
+        if case == "quoted_header_with_separators":  # the label selector offers the loader's own columns
+            assert at.selectbox(key="pg_label").options == ["a,b", "c;d", "label"]
         return
     found = find_message(at.error, lang, f"csv_error.{outcome}")
     for name in USER_TEXT_PARAMS:  # the file's own text is quoted literally: one code span, at most 40 characters
