@@ -70,7 +70,7 @@ def upload(state, config):
     """The CSV uploader and its label column: ``(dataset, data_id)`` to train on (the id names the upload in the
     configs, so other data is another experiment), or None with a message saying what is missing or wrong."""
     upload = st.file_uploader(t("playground.upload"), type=["csv", "txt"], key="pg_file",
-                              help=t("playground.upload_help", mb=MAX_CSV_BYTES // 2**20, rows=MAX_CSV_ROWS,
+                              help=t("playground.upload_help", mb=MAX_CSV_BYTES // 2**20, rows=f"{MAX_CSV_ROWS:,}",
                                      columns=MAX_CSV_COLUMNS))
     if upload is None:
         st.info(t("config_error.csv_needs_data"), icon=":material/upload_file:")
