@@ -58,9 +58,10 @@ LITERAL_LIMIT = 40  # characters of a user's value quoted in a message
 def literal(value, limit=LITERAL_LIMIT):
     """A value the user supplied (URL text, a CSV column name), as Markdown that shows exactly its characters: a code
     span, shortened to ``limit`` characters. Backticks and line breaks, the only things that could end a code span
-    early, are replaced; nothing inside a code span is read as Markdown, a link, an image or HTML."""
+    early, are replaced; nothing inside a code span is read as Markdown, a link, an image or HTML. Other invisible
+    characters (a right-to-left override, NUL, a zero-width space) become spaces too, so what is shown is what was
+    typed."""
     text = str(value)
     if len(text) > limit:
         text = text[:limit - 1] + "…"
-    text = text.replace("`", "ʹ").replace("\r", " ").replace("\n", " ")
-    return f"`{text}`"
+    return "`" + "".join(c if c.isprintable() else " " for c in text.replace("`", "ʹ")) + "`"

@@ -35,9 +35,10 @@ st.code(pg.share_url(st.context.url.split("?")[0] if st.context.url else "", que
 
 # ---- train (or redraw what is trained) ----
 problem = None
+dataset = data if data is not None or config.dataset == "csv" else load_data(configs[0])  # its size bounds the batch
 try:
     for c in configs:
-        check_config(c, n_train=None if data is None else len(data.X_train))
+        check_config(c, n_train=None if dataset is None else len(dataset.X_train))
 except ConfigError as err:
     problem = err
     shell.config_error(err)
@@ -87,7 +88,6 @@ for record, name, cfg in zip(records or [], names, configs):
 
 if records is not None and pg.drawable(records):
     live.plotly_chart(metric_figure(records), width="stretch", key="pg_metrics")
-    dataset = data if data is not None else load_data(configs[0])
     shell.takeaways(pg.takeaways(records, run_ids, chance=1.0 / dataset.n_classes))
 
     st.subheader(t("playground.hist_title"))

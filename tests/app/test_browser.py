@@ -10,6 +10,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlparse
 
 import pytest
 from conftest import in_ci, require
@@ -44,12 +45,14 @@ def browser():
 
 
 @contextmanager
-def running_server():
-    """A fresh Streamlit server on a free port, stopped afterwards."""
+def running_server(log=None):
+    """A fresh Streamlit server on a free port (its output written to the file ``log``, if given), stopped
+    afterwards."""
     port = _free_port()
+    out = subprocess.DEVNULL if log is None else open(log, "wb")  # closed below
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.fileWatcherType", "none"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -65,6 +68,8 @@ def running_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if log is not None:
+            out.close()
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +149,64 @@ def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page, lesson):
         assert translate("zh", f"{lesson.key}.title") in page.locator("h1").first.inner_text()
         assert page.locator("[data-testid='stRadioOption']").filter(has_text="中文").count() == 1
         assert page.get_by_text("Page not found").count() == 0
+
+
+OWN_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def test_no_page_requests_anything_off_the_host(browser, server):
+    """A classroom without internet (issue 7, §4): every request every page makes -- the page icon, fonts, scripts,
+    charts -- goes to the app's own server. A :material/...: page icon, for one, is fetched from a font server."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    requests = []
+    context.on("request", lambda request: requests.append(request.url))
+    pg = context.new_page()
+    try:
+        for lesson in shell.LESSONS:
+            _open(pg, f"{server}/{lesson.url_path}?lang=en")
+            assert translate("en", f"{lesson.key}.title") in pg.locator("h1").first.inner_text()
+        pg.wait_for_timeout(1000)  # icons and fonts load after the script has finished
+        icon = pg.locator("link[rel='shortcut icon']").get_attribute("href")
+        served = pg.request.get(urljoin(pg.url, icon))  # the page icon is the app's own, and it is there
+        assert served.status == 200 and served.headers["content-type"].startswith("image/"), (icon, served.status)
+    finally:
+        context.close()
+    outside = sorted({url for url in requests if urlparse(url).scheme not in ("data", "blob", "about")
+                      and urlparse(url).hostname not in OWN_HOSTS})
+    assert not outside, outside
+
+
+# Each value would be live HTML or Markdown (a script, a bold tag, a link, a remote image) if it were rendered as
+# such, and the 5,000-character one would flood the page if echoed whole.
+HOSTILE_QUERY = {"lang": "<img src=x onerror=alert(1)>", "seed": "`](http://evil.example/x.png)", "lr": "<b>bold</b>",
+                 "mode": "`![x](http://evil.example/y.png)`", "act": "Z" * 5000, "data": "xor", "depth": "1",
+                 "width": "8", "steps": "20", "every": "5"}
+LIVE = "img[src='x'], img[src*='evil'], a[href*='evil'], [data-testid='stAlert'] b"
+
+
+def test_a_hostile_link_shows_its_values_as_text(browser, tmp_path):
+    """The hostile-input catalog (tests/app/test_hostile.py) checks the text Streamlit renders; here the rendered
+    page itself: no element, link, image, script or request comes from the link's values, and the server logs no
+    traceback."""
+    log = tmp_path / "server.log"
+    with running_server(log) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+        requests, dialogs = [], []
+        context.on("request", lambda request: requests.append(request.url))
+        pg = context.new_page()
+        pg.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            for lesson in (shell.LESSONS[0], shell.PLAYGROUND):
+                _open(pg, f"{url}/{lesson.url_path}?{urlencode(HOSTILE_QUERY)}")
+                assert pg.locator("[data-testid='stException']").count() == 0
+                alerts = " ".join(pg.locator("[data-testid='stAlert']").all_inner_texts())
+                assert "<img src=x onerror=alert(1)>" in alerts  # shown, as text
+                if lesson == shell.PLAYGROUND:  # the knobs are the Playground's: the long one is shortened
+                    assert "Z" * 39 in alerts and "Z" * 40 not in alerts
+                assert pg.locator(LIVE).count() == 0, pg.locator(LIVE).evaluate_all("els => els.map(e => e.outerHTML)")
+        finally:
+            context.close()
+    assert not dialogs
+    assert not [u for u in requests if urlparse(u).scheme not in ("data", "blob", "about")
+                and urlparse(u).hostname not in OWN_HOSTS]
+    assert "Traceback" not in log.read_text(errors="replace")
