@@ -11,8 +11,8 @@ import pytest
 
 from bn_core import DIVERGENCE_REASONS, ConfigError, CsvError
 from lab import shell
-from lab.lessons import playground as pg
 from lab.i18n import LANGS, table
+from lab.lessons import playground as pg
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lab").rglob("*.py"))]
