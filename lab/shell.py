@@ -184,9 +184,7 @@ def predict(questions):
             labels = dict(q.options)  # a dict lookup: AppTest formats options after the run (DESIGN.md pitfalls)
             picked = st.radio(q.text, list(labels), index=None, format_func=labels.get, key=f"predict_{q.key}",
                               horizontal=True)
-            if picked is None:
-                st.caption(t("questions.pick"))
-            else:
+            if picked is not None:
                 verdict(q.verdict, picked, labels)
 
 

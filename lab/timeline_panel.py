@@ -57,9 +57,7 @@ def boundary(records, names, dataset, step, key):
     at_step = all(r is None or r.has_weights_per_record for r in records)
     if at_step:
         predictions = [tl.predict_grid_at(r, step, points, len(xs)) for r in records]
-        titles = [name if not common.reached(r, step) else t(
-            "playground.boundary_panel", name=name, acc=fmt_pct(r.metric("test_acc")[common.record_index(r, step)], 1))
-            for r, name in zip(records, names)]
+        titles = [boundary_title(r, name, step) for r, name in zip(records, names)]
     else:
         predictions = [pg.predict_grid(r, points, len(xs)) for r in records]
         titles = pg.boundary_titles(records, names)
@@ -67,6 +65,18 @@ def boundary(records, names, dataset, step, key):
                                   {"x": "x₁", "y": "x₂", "class": t("playground.class")},
                                   empty_text=t("playground.no_boundary")), key)
     st.caption(t("timeline.boundary_at_step", step=step) if at_step else t("timeline.boundary_at_end"))
+
+
+def boundary_title(record, name, step):
+    """A panel's title at ``step``: the run's name, its test accuracy then, and the step it diverged at, if it did
+    (its model before that step is still drawn)."""
+    if not common.reached(record, step):
+        return name
+    title = t("playground.boundary_panel", name=name,
+              acc=fmt_pct(record.metric("test_acc")[common.record_index(record, step)], 1))
+    if record.divergence is not None:
+        title += " · " + t("common.diverged_short", step=record.divergence.step)
+    return title
 
 
 def first_with_bn(records):

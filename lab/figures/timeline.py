@@ -30,7 +30,7 @@ def with_play(fig, steps, hists, titles, labels):
     play = dict(label=f"▶ {labels['play']}", method="animate",
                 args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True), transition=dict(duration=0),
                                  fromcurrent=True, mode="immediate")])
-    pause = dict(label=f"⏸ {labels['pause']}", method="animate",
+    pause = dict(label=f"■ {labels['pause']}", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                                     mode="immediate")])
     fig.update_layout(updatemenus=[dict(type="buttons", direction="left", showactive=False, buttons=[play, pause],
