@@ -54,8 +54,8 @@ st.subheader(t("ics.unit_title"))
 n_units = with_cfg.hidden[-1]
 best = ics.default_unit(without_bn)
 common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
-unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"),
-                    format_func=lambda u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u))
+unit_labels = {u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u) for u in range(n_units)}
+unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"), format_func=unit_labels.get)
 left, right = st.columns(2)
 pcts = [ics.unit_percentiles(r)[:, unit, :] for r in runs]
 figs = unit_bands([r.steps for r in runs], pcts, names, colors, t("ics.sigmoid_input"), t("common.step"),

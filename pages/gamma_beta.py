@@ -45,9 +45,9 @@ layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1,
                      format_func=dict(enumerate(common.layer_titles(n_layers))).get)
 best = gb.default_unit(record, layer)
 common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
+unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
 unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
-                          format_func=lambda u: t("gamma_beta.unit_default", u=u) if u == best
-                          else t("gamma_beta.unit_n", u=u))
+                          format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
 unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
 learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
 

@@ -23,7 +23,7 @@ SMALL_ACC = 0.02  # accuracies (and spreads of accuracy) closer than 2 percentag
 SMALL_SHARE = 0.02  # shares of values (saturated, in the linear region) closer than 2 percentage points
 SMALL_RATIO = 1.25  # two positive numbers (gradients, drifts, steps to a target) less than 1.25× apart
 SMALL_PARAM = 0.05  # a learned γ within 0.05 of the value the verdict compares it with
-SAME_SHARE = 0.02  # "about the same" share of saturated (or dead) values: within 2 percentage points
+SAME_SHARE = 0.05  # "about the same" share of saturated (or dead) values: within 5 percentage points
 
 
 @dataclass(frozen=True)
