@@ -233,7 +233,7 @@ def figure_data(fig, edge_names=("high", "low")):
             continue
         x, y = list(trace.x), list(trace.y)
         series = [(name, x, y)]
-        if trace.fill == "toself" and _is_band(x):
+        if getattr(trace, "fill", None) == "toself" and _is_band(x):
             n = len(x) // 2
             series = [(f"{name} · {edge_names[0]}", x[:n], y[:n]), (f"{name} · {edge_names[1]}", x[:n], y[n:][::-1])]
         for series_name, xs, ys in series:
