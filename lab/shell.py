@@ -198,5 +198,5 @@ def verdict(v, picked, labels):
              t("questions.you_agree") if agree else t("questions.you_differ", yours=labels[picked])]
     if v.small:
         parts.append(t("questions.small_margin", margin=v.margin.text(), threshold=v.margin.text(v.margin.threshold)))
-    (st.success if agree else st.info)(" ".join(parts), icon=":material/check_circle:" if agree else
+    (st.success if agree else st.info)("  \n".join(parts), icon=":material/check_circle:" if agree else
                                        ":material/lightbulb:")

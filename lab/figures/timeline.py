@@ -33,9 +33,12 @@ def with_play(fig, steps, hists, titles, labels):
     pause = dict(label=f"■ {labels['pause']}", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                                     mode="immediate")])
+    # The buttons and the title take 60 px more at the top: the figure grows by as much, so the plot keeps its size
+    # and the legend below stays clear of the axis titles.
     fig.update_layout(updatemenus=[dict(type="buttons", direction="left", showactive=False, buttons=[play, pause],
                                         x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(t=0, b=28))],
-                      margin_t=110, title=dict(x=0.5, xanchor="center", y=0.97))
+                      margin_t=(fig.layout.margin.t or 50) + 60, height=(fig.layout.height or 380) + 60,
+                      title=dict(x=0.5, xanchor="center", y=0.97))
     return fig
 
 
