@@ -45,6 +45,7 @@ class Snapshot:
     test_acc: float
     layers: list[LayerSnapshot]
     unit_percentiles: np.ndarray  # (units, len(PERCENTILES)) of the last hidden layer's pre-activation, per unit
+    weights: dict | None = None  # MLP.state_dict() at this record, read-only; only for small networks (train.py)
 
 
 DIVERGENCE_REASONS = ("nan_loss", "exploding_loss", "non_finite_activations")
@@ -89,19 +90,30 @@ class RunRecord:
 
     # ---- the model as a value ----
 
-    def keep_weights(self, model):
-        """Freeze a copy of the model's parameters and running statistics (called at each record point)."""
+    def keep_weights(self, model, snapshot=None):
+        """Freeze a copy of the model's parameters and running statistics (called at each record point). Given the
+        record point's ``snapshot``, it keeps the same frozen copy, so a timeline can rebuild the model at that
+        record (thinning the snapshots thins these copies with them)."""
         state = model.state_dict()
         for v in state.values():
             v.flags.writeable = False
         self.weights = state
+        if snapshot is not None:
+            snapshot.weights = state
 
-    def build_model(self):
-        """A fresh MLP with the recorded weights (in train mode): change it freely, the record stays as it is."""
-        if self.weights is None:
+    @property
+    def has_weights_per_record(self):
+        """True when every record keeps the model as it was then (small networks only: bn_core/train.py)."""
+        return bool(self.snapshots) and all(s.weights is not None for s in self.snapshots)
+
+    def build_model(self, index=None):
+        """A fresh MLP with the recorded weights (in train mode): change it freely, the record stays as it is.
+        ``index``: the model at that record (None: at the last one); None when that record kept no weights."""
+        weights = self.weights if index is None else self.snapshots[index].weights
+        if weights is None:
             return None
         from .train import build_model  # the trainer builds models from configs; it imports this module
-        return build_model(self.config, self.sizes[0], self.sizes[-1], self.dtype).load_state_dict(self.weights)
+        return build_model(self.config, self.sizes[0], self.sizes[-1], self.dtype).load_state_dict(weights)
 
     def view(self):
         """A copy that later record points do not change (the snapshot list is copied; snapshots never change)."""

@@ -12,9 +12,12 @@ from .layers import ACTIVATIONS, softmax_cross_entropy
 from .model import BN_POSITIONS, MLP, SGD
 from .norms import NORMS
 from .probe import Probe
-from .record import RunRecord
+from .record import MAX_SNAPSHOTS, RunRecord
 
 EXPLODING_LOSS = 100.0  # ln(10) ≈ 2.3 at chance on 10 classes; 100 means the logits have blown up
+# Numbers (parameters and running statistics) a run may keep over all its records, so a timeline can rebuild the
+# model at any record (the decision boundary at a step): 10^6 float32 numbers = 4 MB per run at most.
+RECORD_WEIGHTS_BUDGET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,19 @@ def build_model(config, n_features, n_classes, dtype=np.float32):
                init_sigma=config.init_sigma, bn_momentum=config.bn_momentum, bn_eps=config.bn_eps, norm=config.norm)
 
 
+def max_records(config):
+    """The most records a run of ``config`` can hold at once: step 0, every ``record_every`` steps, the last step,
+    and never more than the recorder keeps before it thins (thinning only lowers the count)."""
+    return min(config.steps // config.record_every + 2, MAX_SNAPSHOTS + 1)
+
+
+def keep_weights_every_record(model, config):
+    """True when the model is small enough that keeping its weights at every record stays within
+    RECORD_WEIGHTS_BUDGET numbers for the whole run."""
+    n_numbers = sum(v.size for v in model.state_dict().values())
+    return n_numbers * max_records(config) <= RECORD_WEIGHTS_BUDGET
+
+
 def load_data(config, dtype=np.float32):
     if config.dataset == "csv":
         raise ConfigError("csv_needs_data", "the csv dataset needs its data passed in")
@@ -108,6 +124,7 @@ def train_steps(config, data=None, dtype=np.float32, on_step=None):
     model = build_model(config, data.n_features, data.n_classes, dtype)
     opt = SGD(model.parameters(), model.gradients(), lr=config.lr, momentum=config.sgd_momentum)
     record = RunRecord(config=config, record_every=config.record_every, sizes=tuple(model.sizes), dtype=dtype)
+    every_record = keep_weights_every_record(model, config)
     X, y = data.X_train, data.y_train
     probe = Probe(X, y, data.X_test, data.y_test)
     batch_rng = np.random.default_rng((config.seed, 1))
@@ -119,8 +136,8 @@ def train_steps(config, data=None, dtype=np.float32, on_step=None):
         if snap is None:
             record.diverge(step, "non_finite_activations")
             return False
+        record.keep_weights(model, snap if every_record else None)
         record.add(snap)
-        record.keep_weights(model)
         return True
 
     def advance(step):

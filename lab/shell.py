@@ -10,6 +10,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bn_core import ConfigError, CsvError
 from lab import runs
+from lab.figures.common import figure_data
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, literal, t
 from lab.urlparams import MAX_SEED, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
 
@@ -179,3 +180,52 @@ def csv_error(err: CsvError):
 def config_error(err: ConfigError):
     """A config that cannot train, said in the user's language."""
     st.error(t(f"config_error.{err.code}", **{k: str(v) for k, v in err.params.items()}), icon=":material/error:")
+
+
+def chart(fig, key, data=None):
+    """A Plotly chart and, under it, a "data" expander with the numbers behind it as a table and a CSV download
+    (for screen readers, and for students who want the numbers). ``data``: a DataFrame; by default the figure's
+    own numbers (lab.figures.common.figure_data). The table is built only while the expander is open."""
+    st.plotly_chart(fig, width="stretch", key=key)
+    box = st.expander(t("common.data"), key=f"{key}__data", on_change="rerun", icon=":material/table_view:")
+    if box.open:
+        table = data_table(fig) if data is None else data
+        with box:
+            st.dataframe(table, hide_index=True, width="stretch")
+            st.download_button(t("common.download_csv"), lambda: table.to_csv(index=False), file_name=f"{key}.csv",
+                               mime="text/csv", key=f"{key}__csv", icon=":material/download:")
+
+
+def data_table(fig):
+    """figure_data with its column names in the user's language (x, y and z stay as they are)."""
+    table = figure_data(fig, edge_names=(t("common.data_high"), t("common.data_low")))
+    return table.rename(columns={"panel": t("common.data_panel"), "series": t("common.data_series")})
+
+
+def predict(questions):
+    """Predict, then look: each question (lab.lessons.questions) with its answers and none picked at first; once the
+    student picks one, the answer this run supports, why (the run's numbers), whether it is the one picked, and a
+    caution when the run's margin is small."""
+    with st.container(border=True):
+        st.markdown(f"**{t('questions.title')}**")
+        st.caption(t("questions.intro"))
+        for q in questions:
+            labels = dict(q.options)  # a dict lookup: AppTest formats options after the run (DESIGN.md pitfalls)
+            picked = st.radio(q.text, list(labels), index=None, format_func=labels.get, key=f"predict_{q.key}",
+                              horizontal=True)
+            if picked is not None:
+                verdict(q.verdict, picked, labels)
+
+
+def verdict(v, picked, labels):
+    """One question's verdict under it: green when the run supports the answer picked, blue otherwise."""
+    if v.answer is None:
+        st.info(v.why, icon=":material/help:")
+        return
+    agree = picked == v.answer
+    parts = [t("questions.supports", answer=labels[v.answer]), v.why,
+             t("questions.you_agree") if agree else t("questions.you_differ", yours=labels[picked])]
+    if v.small:
+        parts.append(t("questions.small_margin", margin=v.margin.text(), threshold=v.margin.text(v.margin.threshold)))
+    (st.success if agree else st.info)("  \n".join(parts), icon=":material/check_circle:" if agree else
+                                       ":material/lightbulb:")

@@ -6,7 +6,7 @@ from lab import seed_panel, shell
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
 from lab.i18n import fmt_pct, t
-from lab.lessons import common
+from lab.lessons import common, questions
 from lab.lessons import covariate_shift as ics
 
 shell.start_page()
@@ -43,39 +43,40 @@ for message in common.divergence_messages(names, runs):
     st.error(message, icon=":material/warning:")
 if any(not r.snapshots for r in runs):
     st.stop()
+shell.predict(questions.covariate_shift(with_bn, without_bn))
 
 # (a) test accuracy
-st.plotly_chart(accuracy_figure(runs, names, colors, t("ics.fig_a_title"), t("common.step"), t("ics.test_accuracy"),
-                                target=ics.ACC_TARGET, target_text=fmt_pct(ics.ACC_TARGET)),
-                width="stretch", key="ics_accuracy")
+shell.chart(accuracy_figure(runs, names, colors, t("ics.fig_a_title"), t("common.step"), t("ics.test_accuracy"),
+                            target=ics.ACC_TARGET, target_text=fmt_pct(ics.ACC_TARGET)), "ics_accuracy")
 
 # (b, c) one unit of the last hidden layer
 st.subheader(t("ics.unit_title"))
 n_units = with_cfg.hidden[-1]
 best = ics.default_unit(without_bn)
 common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
-unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"),
-                    format_func=lambda u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u))
+unit_labels = {u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u) for u in range(n_units)}
+unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"), format_func=unit_labels.get)
 left, right = st.columns(2)
 pcts = [ics.unit_percentiles(r)[:, unit, :] for r in runs]
 figs = unit_bands([r.steps for r in runs], pcts, names, colors, t("ics.sigmoid_input"), t("common.step"),
                   [t("ics.fig_b_title", unit=unit), t("ics.fig_c_title", unit=unit)])
-left.plotly_chart(figs[0], width="stretch", key="ics_unit_no_bn")
-right.plotly_chart(figs[1], width="stretch", key="ics_unit_bn")
+for column, figure, key in ((left, figs[0], "ics_unit_no_bn"), (right, figs[1], "ics_unit_bn")):
+    with column:
+        shell.chart(figure, key)
 
 # All units, TensorBoard style, and the drift per layer
 st.subheader(t("ics.fans_title"))
 st.caption(t("ics.fans_caption"))
 layer_titles = common.layer_titles(len(with_cfg.hidden))
 dists = [[r.dist_series(i)[0] for i in range(r.n_layers)] for r in runs]
-st.plotly_chart(layer_fans([r.steps for r in runs], dists, names, colors, layer_titles, t("ics.sigmoid_input"),
-                           t("common.step")), width="stretch", key="ics_fans")
+shell.chart(layer_fans([r.steps for r in runs], dists, names, colors, layer_titles, t("ics.sigmoid_input"),
+                       t("common.step")), "ics_fans")
 
 st.subheader(t("ics.drift_title"))
 st.caption(t("ics.drift_caption", every=with_cfg.record_every))
 drift = [[r.layer_series(i, "drift") for i in range(r.n_layers)] for r in runs]
-st.plotly_chart(drift_figure([r.steps for r in runs], drift, names, colors, layer_titles, t("ics.drift_axis"),
-                             t("common.step")), width="stretch", key="ics_drift")
+shell.chart(drift_figure([r.steps for r in runs], drift, names, colors, layer_titles, t("ics.drift_axis"),
+                         t("common.step")), "ics_drift")
 
 shell.takeaways(ics.sentences(with_bn, without_bn, unit))
 seed_panel.repeat("ics", [without_cfg, with_cfg], names, names, ics.seed_comparisons)

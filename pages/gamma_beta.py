@@ -7,7 +7,7 @@ from lab.figures import backward as backward_fig
 from lab.figures.gamma_beta import learned_params, transform_histograms
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons import backward as bw
-from lab.lessons import common
+from lab.lessons import common, questions
 from lab.lessons import gamma_beta as gb
 
 shell.start_page()
@@ -36,6 +36,7 @@ if len(record.snapshots) < 2:
     st.error(t("gamma_beta.no_run"), icon=":material/warning:")
     st.stop()
 xs = gb.bn_inputs(record)
+shell.predict(questions.gamma_beta(record, xs[-1]))
 
 st.subheader(t("gamma_beta.experiment"))
 st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0]), depth=len(config.hidden),
@@ -46,9 +47,9 @@ layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1,
                      format_func=dict(enumerate(common.layer_titles(n_layers))).get)
 best = gb.default_unit(record, layer)
 common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
+unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
 unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
-                          format_func=lambda u: t("gamma_beta.unit_default", u=u) if u == best
-                          else t("gamma_beta.unit_n", u=u))
+                          format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
 unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
 learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
 
@@ -77,26 +78,26 @@ gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", 
 beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
 
 y, s = gb.transform(unit.x_hat, gamma, beta)
-st.plotly_chart(transform_histograms(
+shell.chart(transform_histograms(
     unit.x_hat, y, s, unit.x,
     titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
     names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
            "linear": t("gamma_beta.name_linear")},
     axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
-    linear_y=gb.LINEAR_Y), width="stretch", key="gb_histograms")
+    linear_y=gb.LINEAR_Y), "gb_histograms")
 
 shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
 
 # --- What training learns ----------------------------------------------------------------------------------------
 st.subheader(t("gamma_beta.learned_title"))
 st.caption(t("gamma_beta.learned_caption"))
-st.plotly_chart(learned_params(
+shell.chart(learned_params(
     record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
     [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
     names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
            "unit": t("gamma_beta.unit_n", u=unit_index)},
     layer_titles=common.layer_titles(n_layers),
-    axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), width="stretch", key="gb_learned_params")
+    axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), "gb_learned_params")
 
 shell.playground_link(config, mode="single")
 

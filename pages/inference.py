@@ -6,7 +6,7 @@ from bn_core import ConfigError
 from lab import shell
 from lab.figures import inference as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t
-from lab.lessons import common
+from lab.lessons import common, questions
 from lab.lessons import inference as li
 
 
@@ -49,16 +49,15 @@ config = li.DEFAULT_CONFIG.replace(steps=steps, seed=shell.seed())
 
 run = trained(config)
 if run is not None and run.divergence is not None:
-    st.error(t("common.diverged", name=t("inference.run_name"), step=run.divergence.step,
-               reason=t(f"divergence.{run.divergence.reason}")) + " " + t("common.diverged_fix"),
-             icon=":material/error:")
+    st.error(common.divergence_message(t("inference.run_name"), run), icon=":material/error:")
 elif run is not None:
     st.caption(t("inference.run_caption", depth=len(config.hidden), width=config.hidden[0], batch=config.batch_size,
                  lr=config.lr, steps=config.steps, momentum=fmt_num(momentum)))
     data = run.data
     running = li.running_statistics(run, momentum)
     model = li.with_statistics(run, running)  # a fresh eval-mode model with this momentum's running statistics
-    sentences = []
+    sentences, sweep = [], li.momentum_sweep(run)
+    shell.predict(questions.inference(run, model, sweep))
 
     # 1. Train mode vs eval mode ------------------------------------------------------------------------------------
     st.header(t("inference.modes_title"))
@@ -67,10 +66,10 @@ elif run is not None:
                               help=t("inference.example_help"), key="inf_example")
     modes = li.compare_modes(model, data.X_test, data.y_test, example, config.batch_size, config.seed)
     st.markdown(t("inference.example_caption", example=example, label=modes.label))
-    st.plotly_chart(fig.mode_probabilities(
+    shell.chart(fig.mode_probabilities(
         (modes.probs_random, modes.probs_same, modes.probs_eval),
         (t("inference.train_random"), t("inference.train_same"), t("inference.eval_mode")),
-        t("inference.class_axis"), t("inference.prob_axis")), width="stretch", key="inf_modes")
+        t("inference.class_axis"), t("inference.prob_axis")), "inf_modes")
     cols = st.columns(3)
     cols[0].metric(t("inference.acc_eval"), fmt_pct(modes.acc_eval, 1))
     cols[1].metric(t("inference.acc_train_random", m=config.batch_size), fmt_pct(modes.acc_train_random, 1))
@@ -92,19 +91,17 @@ elif run is not None:
     unit = right.number_input(t("inference.unit_label"), 0, run.batch_mean[layer].shape[1] - 1, 0, step=1,
                               key="inf_unit")
     trace = li.unit_trace(run, layer, unit, momentum)
-    st.plotly_chart(fig.ema_trace(
+    shell.chart(fig.ema_trace(
         trace, (t("inference.trace_mean", unit=unit, layer=layer + 1), t("inference.trace_var", unit=unit,
                                                                           layer=layer + 1)),
         (t("inference.batch_name"), t("inference.running_name", momentum=fmt_num(momentum)),
-         t("inference.population_name")), t("common.step")), width="stretch", key="inf_trace")
+         t("inference.population_name")), t("common.step")), "inf_trace")
     st.markdown(t("inference.sweep_text"))
-    sweep = li.momentum_sweep(run)
-    st.plotly_chart(fig.momentum_sweep(
+    shell.chart(fig.momentum_sweep(
         sweep, momentum, (t("inference.sweep_gap_title"), t("inference.sweep_acc_title")),
         (t("inference.mean_gap_name"), t("inference.var_gap_name"), t("inference.ema_acc_name"),
          t("inference.pop_acc_name")),
-        t("inference.sweep_x"), t("inference.sweep_gap_axis"), t("common.accuracy")),
-        width="stretch", key="inf_sweep")
+        t("inference.sweep_x"), t("inference.sweep_gap_axis"), t("common.accuracy")), "inf_sweep")
     sentences += li.stats_sentences(sweep, momentum, config.steps)
 
     # 3. A batch of one -------------------------------------------------------------------------------------------
@@ -136,9 +133,8 @@ elif run is not None:
     width = st.select_slider(t("inference.width_label"), li.WIDTH_CHOICES, value=config.hidden[0],
                              help=t("inference.width_help", width=config.hidden[0]), key="inf_width")
     cost = li.cost_for_width(data.n_features, width, len(config.hidden), data.n_classes)
-    st.plotly_chart(fig.cost_bars(cost, ways, t("inference.cost_axis"),
-                                  t("inference.cost_title", width=width, depth=len(config.hidden))), width="stretch",
-                    key="inf_cost")
+    shell.chart(fig.cost_bars(cost, ways, t("inference.cost_axis"),
+                              t("inference.cost_title", width=width, depth=len(config.hidden))), "inf_cost")
     sentences.append(li.cost_sentence(cost, width))
 
     shell.takeaways(sentences)

@@ -7,6 +7,7 @@ from lab import seed_panel, shell
 from lab.figures import inputs as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import inputs as lesson
+from lab.lessons import questions
 from lab.lessons.common import last
 
 CHOICE_KEYS = {
@@ -90,29 +91,27 @@ records_bn, records_no_bn = records[0::2], records[1::2]
 first_layers = [lesson.first_layer(*grid[c]) for c in choices]
 for message in lesson.divergences(names, records_bn, records_no_bn):
     st.warning(message, icon=":material/warning:")
+shell.predict(questions.inputs(axis, names, records_bn, records_no_bn))
 
 st.markdown(f"**{t('inputs.hist_title')}**")
-st.plotly_chart(fig.first_layer_histograms(
+shell.chart(fig.first_layer_histograms(
     [(f.without_bn, f.with_bn) for f in first_layers],
     [t("inputs.panel_title", name=n, std=fmt_num(f.std_without, 2)) for n, f in zip(names, first_layers)],
     dict(without_bn=t("common.without_bn"), with_bn=t("common.with_bn"), x=t("inputs.hist_x"),
-         share=t("common.share")), SIGMOID_SATURATION_X), width="stretch", key="inputs_hist")
+         share=t("common.share")), SIGMOID_SATURATION_X), "inputs_hist")
 st.caption(t("inputs.hist_caption", x=fmt_num(SIGMOID_SATURATION_X, 3), low=fmt_pct(SATURATION_SHARE)))
 
 left, right = st.columns([3, 2])
 with left:
     st.markdown(f"**{t('inputs.loss_title')}**")
-    st.plotly_chart(fig.loss_curves(records_bn, records_no_bn, names,
-                                    (t("common.without_bn"), t("common.with_bn")),
-                                    dict(x=t("common.step"), loss=t("inputs.test_loss"))),
-                    width="stretch", key="inputs_loss")
+    shell.chart(fig.loss_curves(records_bn, records_no_bn, names, (t("common.without_bn"), t("common.with_bn")),
+                                dict(x=t("common.step"), loss=t("inputs.test_loss"))), "inputs_loss")
 with right:
     st.markdown(f"**{t('inputs.acc_title', steps=steps)}**")
-    st.plotly_chart(fig.accuracy_bars([last(r, "test_acc") for r in records_bn],
-                                      [last(r, "test_acc") for r in records_no_bn], names,
-                                      dict(with_bn=t("common.with_bn"), without_bn=t("common.without_bn"),
-                                           accuracy=t("inputs.test_accuracy"))),
-                    width="stretch", key="inputs_acc")
+    shell.chart(fig.accuracy_bars([last(r, "test_acc") for r in records_bn],
+                                  [last(r, "test_acc") for r in records_no_bn], names,
+                                  dict(with_bn=t("common.with_bn"), without_bn=t("common.without_bn"),
+                                       accuracy=t("inputs.test_accuracy"))), "inputs_acc")
 st.caption(t("inputs.runs_caption"))
 
 shell.takeaways(lesson.takeaways(axis, names, first_layers, records_bn, records_no_bn))

@@ -3,11 +3,12 @@ import streamlit as st
 
 import lab.lessons.playground as pg
 from bn_core import ConfigError, check_config, load_data
-from lab import playground_panel, seed_panel, shell
+from lab import playground_panel, seed_panel, shell, timeline_panel
 from lab.figures import common as figures
-from lab.figures.playground import decision_boundary, histograms
+from lab.figures.playground import histograms
 from lab.i18n import current_lang, t
 from lab.lessons import common
+from lab.lessons import timeline as tl
 from lab.runs import cached
 
 shell.start_page()
@@ -87,35 +88,33 @@ for record, name, cfg in zip(records or [], names, configs):
                    icon=":material/stop_circle:")
 
 if records is not None and pg.drawable(records):
-    live.plotly_chart(metric_figure(records), width="stretch", key="pg_metrics")
-    shell.takeaways(pg.takeaways(records, run_ids, chance=1.0 / dataset.n_classes))
 
-    st.subheader(t("playground.hist_title"))
-    st.caption(t("playground.hist_caption"))
-    steps = common.recorded_steps(*records)
-    common.preselect(state, "pg_hist_step", tuple(steps), steps[-1])
-    if len(steps) > 1:
-        st.select_slider(t("common.record_step"), steps, key="pg_hist_step")
-    step = state["pg_hist_step"]
-    hists = [common.hists_at(r, step) if common.reached(r, step) else None for r in records]
+    @st.fragment
+    def timeline():
+        """Everything that follows the step: moving the slider reruns this part only."""
+        step = timeline_panel.step_slider(records, "pg_hist_step", help=t("playground.step_help"))
+        timeline_panel.metrics(records, names, colors, step, "pg_metrics")
+        st.subheader(t("playground.hist_title"))
+        st.caption(t("playground.hist_caption"))
+        hists = tl.hists_of_runs(records, step)
+        timeline_panel.histograms(histograms(timeline_panel.empty_hists(records, hists), names, config.activation,
+                                             common.layer_titles(len(config.hidden)), hist_axis, colors),
+                                  records, step, "pg_hist")
+        for h, name in zip(hists, names):
+            if h is None:
+                st.caption(t("playground.no_hist", name=name, step=step))
+        if dataset.is_2d:
+            st.subheader(t("playground.boundary_title"))
+            st.caption(t("playground.boundary_caption"))
+            timeline_panel.boundary(records, names, dataset, step, "pg_boundary")
+        if (bn_record := timeline_panel.first_with_bn(records)) is not None:
+            timeline_panel.gamma_beta(bn_record, step, "pg_gamma_beta")
+
     hist_axis = {"x": t("common.pre_activation"), "share": t("common.share"),
                  "activation": t("common.activation_curve"), "derivative": t("common.derivative_curve")}
-    st.plotly_chart(histograms(hists, names, config.activation, common.layer_titles(len(config.hidden)), hist_axis,
-                               colors), width="stretch", key="pg_hist")
-    for h, name in zip(hists, names):
-        if h is None:
-            st.caption(t("playground.no_hist", name=name, step=step))
-
-    if dataset.is_2d:
-        st.subheader(t("playground.boundary_title"))
-        st.caption(t("playground.boundary_caption"))
-        xs, ys, points = pg.boundary_grid(dataset)
-        predictions = [pg.predict_grid(r, points, len(xs)) for r in records]
-        st.plotly_chart(decision_boundary(xs, ys, predictions, dataset.X_test, dataset.y_test,
-                                          pg.boundary_titles(records, names),
-                                          {"x": "x₁", "y": "x₂", "class": t("playground.class")},
-                                          empty_text=t("playground.no_boundary")), width="stretch", key="pg_boundary")
-
+    with live.container():
+        timeline()
+    shell.takeaways(pg.takeaways(records, run_ids, chance=1.0 / dataset.n_classes))
     st.download_button(t("playground.export"), pg.export_csv(records, run_ids), file_name="batchnorm-playground.csv",
                        mime="text/csv", key="pg_export", icon=":material/download:", help=t("playground.export_help"))
     if mode == "compare" and all(r is not None and r.done for r in records):

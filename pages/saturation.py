@@ -11,11 +11,11 @@ from bn_core import (
     TANH_SATURATION_X,
     ConfigError,
 )
-from lab import shell
+from lab import shell, timeline_panel
 from lab.figures import common as figures
 from lab.figures import saturation as fig
 from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
-from lab.lessons import common
+from lab.lessons import common, questions
 from lab.lessons import saturation as lesson
 
 ACTIVATION_KEYS = {"sigmoid": "saturation.act_sigmoid", "tanh": "saturation.act_tanh",
@@ -71,35 +71,36 @@ except ConfigError as err:
 for message in common.divergence_messages(names, (record_bn, record_no_bn)):
     st.warning(message, icon=":material/warning:")
 
-recorded = common.recorded_steps(record_bn, record_no_bn)
-step = recorded[-1]
-if len(recorded) > 1:
-    step = st.select_slider(t("common.record_step"), recorded, value=step, help=t("saturation.step_help"))
+shell.predict(questions.saturation(activation, record_bn, record_no_bn))
+runs = (record_bn, record_no_bn)
 layer_titles = common.layer_titles(record_bn.n_layers)
 measure, title_key, axis_key, _ = lesson.LOW_GRADIENT[activation]
 
-st.markdown(f"**{t('saturation.hist_title', step=step)}**")
-st.plotly_chart(fig.histograms_at_step(
-    common.hists_at(record_bn, step), common.hists_at(record_no_bn, step), names, activation,
-    lesson.threshold(activation), layer_titles,
-    dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
-         derivative=t("common.derivative_curve"))), width="stretch", key="sat_hist")
-st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
-             edge=fmt_num(HIST_EDGES[-1])))
 
-st.markdown(f"**{t(title_key)}**")
-st.plotly_chart(fig.low_gradient_lines(
-    (record_bn, record_no_bn), names, measure, step, layer_titles,
-    t(axis_key), t("common.step")),
-    width="stretch", key="sat_low")
-st.markdown(f"**{t('saturation.grad_title')}**")
-st.plotly_chart(fig.grad_norm_lines((record_bn, record_no_bn), names, step, layer_titles, t("saturation.y_grad"),
-                                    t("common.step")), width="stretch", key="sat_grad")
-st.caption(t("saturation.lines_caption"))
+@st.fragment
+def timeline():
+    """Everything that follows the step: moving the slider reruns this part only."""
+    step = timeline_panel.step_slider(runs, "sat_step", help=t("saturation.step_help"))
+    st.markdown(f"**{t('saturation.hist_title')}**")
+    timeline_panel.histograms(fig.histograms_at_step(
+        common.hists_at(record_bn, step), common.hists_at(record_no_bn, step), names, activation,
+        lesson.threshold(activation), layer_titles,
+        dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
+             derivative=t("common.derivative_curve"))), runs, step, "sat_hist")
+    st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
+                 edge=fmt_num(HIST_EDGES[-1])))
+    st.markdown(f"**{t(title_key)}**")
+    shell.chart(fig.low_gradient_lines(runs, names, measure, step, layer_titles, t(axis_key), t("common.step")),
+                "sat_low")
+    st.markdown(f"**{t('saturation.grad_title')}**")
+    shell.chart(fig.grad_norm_lines(runs, names, step, layer_titles, t("saturation.y_grad"), t("common.step")),
+                "sat_grad")
+    st.caption(t("saturation.lines_caption"))
+    st.markdown(f"**{t('saturation.metrics_title')}**")
+    timeline_panel.metrics(runs, names, figures.PALETTE[:2], step, "sat_metrics")
+    timeline_panel.gamma_beta(record_bn, step, "sat_gamma_beta")
+    shell.takeaways(lesson.takeaways(activation, step, record_bn, record_no_bn))
 
-st.markdown(f"**{t('saturation.metrics_title')}**")
-st.plotly_chart(figures.metric_curves((record_bn, record_no_bn), names, colors=figures.PALETTE[:2],
-                                     **common.metric_text()), width="stretch", key="sat_metrics")
 
-shell.takeaways(lesson.takeaways(activation, step, record_bn, record_no_bn))
+timeline()
 shell.playground_link(config_bn)

@@ -3,6 +3,7 @@
 Text on a figure comes in as arguments (the pages translate it); nothing non-finite is ever drawn as data.
 """
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -13,8 +14,22 @@ BN_COLOR = "#0072B2"
 NO_BN_COLOR = "#D55E00"
 RUN_COLOR = {"bn": BN_COLOR, "no_bn": NO_BN_COLOR}  # by run id
 PALETTE = (BN_COLOR, NO_BN_COLOR, "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # further lines, in order
+# Colour is never the only difference between the runs: with BN solid lines, round markers and filled bars; without
+# BN dashed lines, crosses and hatched bars. A builder that gets a run's colour looks its style up with run_style.
+RUN_DASH = {"bn": "solid", "no_bn": "dash"}
+RUN_SYMBOL = {"bn": "circle", "no_bn": "x"}
+RUN_PATTERN = {"bn": "", "no_bn": "/"}
+RUN_OF_COLOR = {BN_COLOR: "bn", NO_BN_COLOR: "no_bn"}
 FONT = dict(size=15)
 HIST_CENTERS = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
+
+
+def run_style(color, what, default=None):
+    """The dash ("dash"), marker symbol ("symbol") or bar pattern ("pattern") of the run drawn in ``color``;
+    ``default`` for a colour that is not a run's (e.g. a third line in the Playground)."""
+    table = {"dash": RUN_DASH, "symbol": RUN_SYMBOL, "pattern": RUN_PATTERN}[what]
+    run = RUN_OF_COLOR.get(color)
+    return table[run] if run is not None else default
 
 
 def finite(x, y):
@@ -45,26 +60,42 @@ def mark_divergence(fig, record, text, row=None, col=None):
                   annotation_text=text, annotation_position="top left", annotation_font_color="#c92a2a", **kw)
 
 
-def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE):
-    """Loss and accuracy vs step, one colour per run: train dashed, test solid.
+OTHER_SYMBOLS = ("square", "triangle-up", "diamond", "star")  # runs beyond with/without BN, in order
+STEP_LINE = dict(color="#555", dash="dot", width=1.5)
+
+
+def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE, step=None):
+    """Loss and accuracy vs step, one colour and marker symbol per run: train dashed, test solid.
 
     ``titles``: (loss title, accuracy title); ``axis``: dict of x/loss/accuracy axis titles and the
-    "train"/"test" words; ``divergence_text(record)`` labels a diverged run's marker."""
+    "train"/"test" words; ``divergence_text(record)`` labels a diverged run's marker; ``step``: a step to mark
+    (a dotted line, and each run's test value at its last record up to that step)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
-    for record, name, color in zip(records, names, colors):
+    for i, (record, name, color) in enumerate(zip(records, names, colors)):
         if record is None or not record.snapshots:
             continue
+        symbol = run_style(color, "symbol", OTHER_SYMBOLS[i % len(OTHER_SYMBOLS)])
         for col, metric in ((1, "loss"), (2, "acc")):
             for split, dash in (("train", "dash"), ("test", "solid")):
                 x, y = finite(record.steps, record.metric(f"{split}_{metric}"))
-                # A run that diverged at once has a point or two: draw markers so it is not invisible.
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines" if len(x) > 2 else "lines+markers",
-                                         name=f"{name} · {axis[split]}",
-                                         line=dict(color=color, dash=dash, width=2.5), legendgroup=name,
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{name} · {axis[split]}",
+                                         line=dict(color=color, dash=dash, width=2.5),
+                                         marker=dict(symbol=symbol, size=8, maxdisplayed=12), legendgroup=name,
                                          showlegend=col == 1), row=1, col=col)
+            if step is not None:
+                x, y = finite(record.steps, record.metric(f"test_{metric}"))
+                at = np.flatnonzero(x <= step)
+                if len(at):
+                    fig.add_trace(go.Scatter(x=[x[at[-1]]], y=[y[at[-1]]], mode="markers", showlegend=False,
+                                             name=f"{name} · {axis['test']}", hoverinfo="skip",
+                                             marker=dict(symbol=symbol, size=15, color=color,
+                                                         line=dict(color="#222", width=1.5))), row=1, col=col)
         if divergence_text is not None and record.divergence is not None:
             for col in (1, 2):
                 mark_divergence(fig, record, divergence_text(record), row=1, col=col)
+    if step is not None:
+        for col in (1, 2):
+            fig.add_vline(x=step, line=STEP_LINE, row=1, col=col)
     fig.update_xaxes(title_text=axis["x"])
     fig.update_yaxes(title_text=axis["loss"], row=1, col=1)
     fig.update_yaxes(title_text=axis["accuracy"], range=[0, 1.02], row=1, col=2)
@@ -85,13 +116,13 @@ def layer_histograms(hists, names, activation, layer_titles, axis, colors=PALETT
     scale = 1.0 / max(1.0, float(np.abs(curve).max()))  # ReLU grows with x: scale it into the [−1, 1] band
     for layer in range(n_layers):
         col = layer + 1
-        for h, name, color in zip(hists, names, colors):
+        for run, (h, name, color) in enumerate(zip(hists, names, colors)):
             if h is None or layer >= len(h):
                 continue
-            counts = np.asarray(h[layer], float)
-            share = counts / counts.sum() if counts.sum() > 0 else counts
-            fig.add_trace(go.Bar(x=HIST_CENTERS, y=share, name=name, marker_color=color, opacity=0.55,
-                                 legendgroup=name, showlegend=layer == 0), row=1, col=col)
+            # meta names the run and layer of each bar trace, so an animation can find it (lab/figures/timeline.py)
+            fig.add_trace(go.Bar(x=HIST_CENTERS, y=shares(h[layer]), name=name, opacity=0.55, legendgroup=name,
+                                 marker=dict(color=color, pattern_shape=run_style(color, "pattern", "")),
+                                 meta={"run": run, "layer": layer}, showlegend=layer == 0), row=1, col=col)
         fig.add_trace(go.Scatter(x=xs, y=curve * scale, name=axis["activation"], line=dict(color="#222", width=2),
                                  legendgroup="act", showlegend=layer == 0), row=1, col=col, secondary_y=True)
         fig.add_trace(go.Scatter(x=xs, y=slope, name=axis["derivative"],
@@ -106,6 +137,12 @@ def layer_histograms(hists, names, activation, layer_titles, axis, colors=PALETT
     return style(fig, height=380)
 
 
+def shares(counts):
+    """Histogram counts as shares of their total (all zeros stay zeros)."""
+    counts = np.asarray(counts, float)
+    return counts / counts.sum() if counts.sum() > 0 else counts
+
+
 def percentile_band(steps, percentiles, name, color, y_title, x_title, title=None):
     """The paper's Figure 1 (b, c) style: the median as a line, the 15th-85th percentile band around it."""
     pct = np.asarray(percentiles, float)
@@ -117,7 +154,8 @@ def percentile_band(steps, percentiles, name, color, y_title, x_title, title=Non
                              fillcolor=color, opacity=0.25, line=dict(width=0), name="15–85%", hoverinfo="skip"))
     for series, width, label in ((lo, 1, "15%"), (mid, 3, "50%"), (hi, 1, "85%")):
         xs, ys = finite(steps, series)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width), name=label))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label,
+                                 line=dict(color=color, width=width, dash=run_style(color, "dash", "solid"))))
     fig.update_layout(title=title or name, xaxis_title=x_title, yaxis_title=y_title)
     return style(fig, height=340)
 
@@ -136,10 +174,83 @@ def per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors
             x, y = finite(run_steps, s[layer])
             if log_y:
                 x, y = x[y > 0], y[y > 0]
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=color, width=2.5),
-                                     legendgroup=name, showlegend=layer == 0), row=1, col=layer + 1)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, legendgroup=name, showlegend=layer == 0,
+                                     line=dict(color=color, width=2.5, dash=run_style(color, "dash", "solid"))),
+                          row=1, col=layer + 1)
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     if log_y:
         fig.update_yaxes(type="log")
     return style(fig, height=340)
+
+
+def _panel_titles(fig):
+    """Subplot title per (x axis, y axis) name pair of the traces, read from make_subplots' title annotations
+    (centred over their subplot's x domain, at the top of its y domain)."""
+    layout = fig.layout
+    titles = {}
+    for trace in fig.data:
+        xa, ya = getattr(trace, "xaxis", None) or "x", getattr(trace, "yaxis", None) or "y"
+        x_axis, y_axis = layout[f"xaxis{xa[1:]}"], layout[f"yaxis{ya[1:]}"]
+        if y_axis.overlaying:  # a secondary y axis: the subplot is the one it overlays
+            y_axis = layout[f"yaxis{y_axis.overlaying[1:]}"]
+        xd, yd = x_axis.domain or (0, 1), y_axis.domain or (0, 1)
+        for a in layout.annotations:
+            if a.xref == "paper" and a.yref == "paper" and a.x is not None and a.y is not None and \
+                    abs(a.x - (xd[0] + xd[1]) / 2) < 1e-6 and abs(a.y - yd[1]) < 1e-6:
+                titles[(xa, ya)] = a.text
+                break
+    return titles
+
+
+def _is_band(x):
+    """A filled band drawn as a polygon: the x values forward, then the same values backward."""
+    n = len(x)
+    return n >= 2 and n % 2 == 0 and list(x[:n // 2]) == list(x[n // 2:][::-1])
+
+
+def figure_data(fig, edge_names=("high", "low")):
+    """The numbers a figure draws, as a long table: one row per point with its panel (the subplot's or the
+    figure's title), its series (the trace's name), x and y, and z for a heatmap's cells. Traces that draw nothing
+    (legend entries) are left out, and so are points that are not finite; a filled band gives its upper and lower
+    edge as two series named "<name> · <edge_names[i]>". Animation frames are not read (the table is the step
+    shown)."""
+    titles = _panel_titles(fig)
+    figure_title = fig.layout.title.text or ""
+    rows = []
+    for trace in fig.data:
+        panel = titles.get((getattr(trace, "xaxis", None) or "x", getattr(trace, "yaxis", None) or "y"),
+                           figure_title)
+        name = trace.name or ""
+        if trace.type == "heatmap":
+            z = np.asarray(trace.z, float)
+            for j, y in enumerate(trace.y):
+                for i, x in enumerate(trace.x):
+                    if np.isfinite(z[j, i]):
+                        rows.append((panel, name, x, y, z[j, i]))
+            continue
+        if trace.x is None or trace.y is None:
+            continue
+        x, y = list(trace.x), list(trace.y)
+        series = [(name, x, y)]
+        if getattr(trace, "fill", None) == "toself" and _is_band(x):
+            n = len(x) // 2
+            series = [(f"{name} · {edge_names[0]}", x[:n], y[:n]), (f"{name} · {edge_names[1]}", x[:n], y[n:][::-1])]
+        for series_name, xs, ys in series:
+            for xv, yv in zip(xs, ys):
+                if _drawn(xv) and _drawn(yv):
+                    rows.append((panel, series_name, xv, yv, None))
+    frame = pd.DataFrame(rows, columns=["panel", "series", "x", "y", "z"])
+    return frame if frame["z"].notna().any() else frame.drop(columns="z")
+
+
+def _drawn(v):
+    """True for a finite number or a category label (a bar's name): a value drawn. None and NaN are not."""
+    if v is None:
+        return False
+    if isinstance(v, str):
+        return True
+    try:
+        return bool(np.isfinite(float(v)))
+    except (TypeError, ValueError):
+        return False

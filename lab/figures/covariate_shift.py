@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import PERCENTILES
-from lab.figures.common import finite, per_layer_lines, percentile_band, style
+from lab.figures.common import finite, per_layer_lines, percentile_band, run_style, style
 
 
 def accuracy_figure(records, names, colors, title, x_title, y_title, target=None, target_text=""):
@@ -15,7 +15,8 @@ def accuracy_figure(records, names, colors, title, x_title, y_title, target=None
     fig = go.Figure()
     for record, name, color in zip(records, names, colors):
         x, y = finite(record.steps, record.metric("test_acc"))
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=color, width=3)))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line=dict(color=color, width=3, dash=run_style(color, "dash", "solid"))))
     if target is not None:
         fig.add_hline(y=target, line=dict(color="#666", dash="dot", width=1.5), annotation_text=target_text,
                       annotation_position="bottom right")
@@ -71,7 +72,8 @@ def layer_fans(steps, dists, names, colors, layer_titles, y_title, x_title):
                                          name=f"{lo_p}–{hi_p}%", legendgroup=f"{lo_p}", hoverinfo="skip",
                                          showlegend=r == 1 and j == 1), row=r, col=j)
             x, mid = finite(run_steps, pct[:, PERCENTILES.index(50)])
-            fig.add_trace(go.Scatter(x=x, y=mid, mode="lines", line=dict(color=color, width=2.5), name="50%",
+            fig.add_trace(go.Scatter(x=x, y=mid, mode="lines", name="50%",
+                                     line=dict(color=color, width=2.5, dash=run_style(color, "dash", "solid")),
                                      legendgroup="50", showlegend=r == 1 and j == 1), row=r, col=j)
     fig.update_xaxes(title_text=x_title, row=len(dists))
     for r in range(1, len(dists) + 1):

@@ -1,10 +1,11 @@
 """Figures of the lesson "Inputs and initialization". Pure builders: numbers and translated labels in, a Plotly
-Figure out. With BN is blue, without BN orange (as everywhere); the four choices differ by dash and marker."""
+Figure out. With BN is blue (filled bars and markers), without BN orange (hatched bars, open markers), as everywhere;
+the four choices differ by dash and marker shape."""
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.figures.common import BN_COLOR, NO_BN_COLOR, PALETTE, finite, style
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, PALETTE, RUN_PATTERN, finite, style
 
 DASHES = ("solid", "dash", "dot", "dashdot")
 MARKERS = ("circle", "square", "diamond", "triangle-up")
@@ -39,10 +40,11 @@ def first_layer_histograms(pairs, titles, labels, sat_x):
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.05)
     for col, (without, with_bn) in enumerate(pairs, start=1):
         limit = x_limit(without, with_bn)
-        for values, name, color in ((without, labels["without_bn"], NO_BN_COLOR),
-                                    (with_bn, labels["with_bn"], BN_COLOR)):
+        for values, name, color, run in ((without, labels["without_bn"], NO_BN_COLOR, "no_bn"),
+                                         (with_bn, labels["with_bn"], BN_COLOR, "bn")):
             x, share = histogram(values, limit)
-            fig.add_trace(go.Bar(x=x, y=share, name=name, marker_color=color, opacity=0.6, legendgroup=name,
+            fig.add_trace(go.Bar(x=x, y=share, name=name, opacity=0.6, legendgroup=name,
+                                 marker=dict(color=color, pattern_shape=RUN_PATTERN[run]),
                                  showlegend=col == 1, hovertemplate="%{x:.3g}: %{y:.1%}<extra></extra>"),
                           row=1, col=col)
         fig.add_vrect(x0=-sat_x, x1=sat_x, fillcolor=GUIDE_COLOR, opacity=0.10, line_width=0, row=1, col=col)
@@ -63,12 +65,12 @@ def loss_curves(records_bn, records_no_bn, names, titles, labels):
 
     ``titles``: (without BN title, with BN title); ``labels``: x, loss."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.05)
-    for col, records, color in ((1, records_no_bn, NO_BN_COLOR), (2, records_bn, BN_COLOR)):
+    for col, records, color, open_ in ((1, records_no_bn, NO_BN_COLOR, "-open"), (2, records_bn, BN_COLOR, "")):
         for i, (record, name) in enumerate(zip(records, names)):
             x, y = finite(record.steps, record.metric("test_loss"))
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, legendgroup=name, showlegend=False,
                                      line=dict(color=color, dash=DASHES[i % 4], width=2.5),
-                                     marker=dict(symbol=MARKERS[i % 4], size=7, maxdisplayed=12)),
+                                     marker=dict(symbol=MARKERS[i % 4] + open_, size=7, maxdisplayed=12)),
                           row=1, col=col)
     for i, name in enumerate(names):  # legend entries: the choice's dash and marker, in neutral grey
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines+markers", name=name, legendgroup=name,
@@ -85,10 +87,12 @@ def accuracy_bars(acc_bn, acc_no_bn, names, labels):
     """Final test accuracy per choice (one row each, so long names fit), with BN (blue) and without (orange) side by
     side, the values written at the bar ends. ``labels``: with_bn, without_bn, accuracy."""
     fig = go.Figure()
-    for values, name, color in ((acc_bn, labels["with_bn"], BN_COLOR), (acc_no_bn, labels["without_bn"], NO_BN_COLOR)):
+    for values, name, color, run in ((acc_bn, labels["with_bn"], BN_COLOR, "bn"),
+                                     (acc_no_bn, labels["without_bn"], NO_BN_COLOR, "no_bn")):
         v = np.asarray(values, float)
         ok = np.isfinite(v)
-        fig.add_trace(go.Bar(y=np.asarray(names, object)[ok], x=v[ok], name=name, marker_color=color, orientation="h",
+        fig.add_trace(go.Bar(y=np.asarray(names, object)[ok], x=v[ok], name=name, orientation="h",
+                             marker=dict(color=color, pattern_shape=RUN_PATTERN[run]),
                              text=[f"{a:.0%}" for a in v[ok]], textposition="outside", cliponaxis=False))
     fig.update_layout(barmode="group", xaxis=dict(title=labels["accuracy"], range=[0, 1.15], tickformat=".0%"),
                       yaxis=dict(autorange="reversed"))

@@ -194,3 +194,182 @@ def test_playground_histograms_keep_one_x_title_when_crowded():
     fig = histograms([counts[:2], None], ["a", "b"], "tanh", ["L1", "L2"], HIST_AXIS, (BN_COLOR,) * 2)
     assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "input"
     assert_all_finite(fig)
+
+
+# ---- runs told apart by more than colour (issue 11, §5) ----
+
+from lab.figures import covariate_shift as fig_ics  # noqa: E402
+from lab.figures import gamma_beta as fig_gb  # noqa: E402
+from lab.figures import inference as fig_inference  # noqa: E402
+from lab.figures import inputs as fig_inputs  # noqa: E402
+from lab.figures import playground as fig_playground  # noqa: E402
+from lab.figures import saturation as fig_saturation  # noqa: E402
+from lab.figures import timeline as fig_timeline  # noqa: E402
+
+FIGURE_MODULES = (figures, fig_ics, fig_gb, fig_inference, fig_inputs, fig_playground, fig_saturation, fig_timeline)
+NAMES2 = ("with", "without")
+
+
+def _hists(r):
+    return [r.dist_series(layer)[1][-1] for layer in range(r.n_layers)]
+
+
+def _layers(r, name):
+    return [r.layer_series(layer, name) for layer in range(r.n_layers)]
+
+
+# Every builder that draws a run with BN and a run without it, drawn from the two runs.
+TWO_RUNS = {
+    "common.metric_curves": lambda bn, no: [figures.metric_curves([bn, no], NAMES2, ("L", "A"), AXIS,
+                                                                  colors=(BN_COLOR, NO_BN_COLOR), step=30)],
+    "common.layer_histograms": lambda bn, no: [figures.layer_histograms([_hists(bn), _hists(no)], NAMES2, "sigmoid",
+                                                                        ["L1", "L2"], HIST_AXIS,
+                                                                        colors=(BN_COLOR, NO_BN_COLOR))],
+    "common.per_layer_lines": lambda bn, no: [figures.per_layer_lines(
+        [bn.steps, no.steps], [_layers(bn, "grad_z"), _layers(no, "grad_z")], NAMES2, ["L1", "L2"], "g", "s",
+        colors=(BN_COLOR, NO_BN_COLOR))],
+    "covariate_shift.accuracy_figure": lambda bn, no: [fig_ics.accuracy_figure([no, bn], NAMES2[::-1],
+                                                                               (NO_BN_COLOR, BN_COLOR), "t", "s", "a")],
+    "covariate_shift.drift_figure": lambda bn, no: [fig_ics.drift_figure(
+        [no.steps, bn.steps], [_layers(no, "drift"), _layers(bn, "drift")], NAMES2[::-1], (NO_BN_COLOR, BN_COLOR),
+        ["L1", "L2"], "d", "s")],
+    "covariate_shift.layer_fans": lambda bn, no: [fig_ics.layer_fans(
+        [no.steps, bn.steps], [[r.dist_series(i)[0] for i in range(2)] for r in (no, bn)], NAMES2[::-1],
+        (NO_BN_COLOR, BN_COLOR), ["L1", "L2"], "x", "s")],
+    "covariate_shift.unit_bands": lambda bn, no: fig_ics.unit_bands(
+        [no.steps, bn.steps], [r.dist_series(1)[0] for r in (no, bn)], NAMES2[::-1], (NO_BN_COLOR, BN_COLOR), "x",
+        "s", ["b", "c"]),
+    "inputs.first_layer_histograms": lambda bn, no: [fig_inputs.first_layer_histograms(
+        [(no.dist_series(0)[0].ravel(), bn.dist_series(0)[0].ravel())], ["t"],
+        dict(without_bn="without", with_bn="with", x="x", share="s"), 3.6)],
+    "inputs.loss_curves": lambda bn, no: [fig_inputs.loss_curves([bn, bn], [no, no], ["a", "b"], ("w/o", "w"),
+                                                                 dict(x="s", loss="l"))],
+    "inputs.accuracy_bars": lambda bn, no: [fig_inputs.accuracy_bars([0.9, 0.8], [0.7, 0.6], ["a", "b"],
+                                                                     dict(with_bn="with", without_bn="without",
+                                                                          accuracy="acc"))],
+    "playground.histograms": lambda bn, no: [fig_playground.histograms(
+        [_hists(bn), _hists(no)], NAMES2, "tanh", ["L1", "L2"], HIST_AXIS, (BN_COLOR, NO_BN_COLOR))],
+    "saturation.histograms_at_step": lambda bn, no: [fig_saturation.histograms_at_step(
+        _hists(bn), _hists(no), NAMES2, "sigmoid", 3.6, ["L1", "L2"], HIST_AXIS)],
+    "saturation.low_gradient_lines": lambda bn, no: [fig_saturation.low_gradient_lines((bn, no), NAMES2, "saturated",
+                                                                                       30, ["L1", "L2"], "y", "s")],
+    "saturation.grad_norm_lines": lambda bn, no: [fig_saturation.grad_norm_lines((bn, no), NAMES2, 30, ["L1", "L2"],
+                                                                                 "y", "s")],
+}
+# Builders that draw one run, or compare things that are not runs with and without BN (say why).
+NOT_TWO_RUNS = {
+    "common.percentile_band": "one run per figure (covariate_shift.unit_bands puts two side by side)",
+    "gamma_beta.transform_histograms": "one unit of the BN run: x̂, y and sigmoid(y)",
+    "gamma_beta.learned_params": "γ and β exist in the BN run only",
+    "inference.mode_probabilities": "three ways to run one BN network",
+    "inference.ema_trace": "statistics of one BN network",
+    "inference.momentum_sweep": "momenta of one BN network",
+    "inference.cost_bars": "three ways to compute BN",
+    "playground.decision_boundary": "one titled panel per run; colours are classes",
+    "timeline.gamma_beta_at_step": "γ and β exist in the BN run only",
+    "timeline.with_play": "adds frames to a layer_histograms figure, whose styles it keeps",
+}
+HELPERS = {"common.figure_data", "common.finite", "common.mark_divergence", "common.run_style", "common.shares",
+           "common.style", "covariate_shift.band_range", "gamma_beta.edges_for", "gamma_beta.shares",
+           "inputs.histogram", "inputs.x_limit", "saturation.legend_clear_of_axis_titles",
+           "saturation.low_gradient_zones"}
+
+
+def public_functions():
+    import inspect
+
+    return {f"{m.__name__.rsplit('.', 1)[1]}.{name}" for m in FIGURE_MODULES
+            for name, f in inspect.getmembers(m, inspect.isfunction) if f.__module__ == m.__name__ and name[0] != "_"}
+
+
+def test_every_figure_function_is_classified():
+    """A new builder must say whether it draws two runs (and then get a style check below) or not."""
+    classified = set(TWO_RUNS) | set(NOT_TWO_RUNS) | HELPERS
+    assert public_functions() == classified, {"unclassified": public_functions() - classified,
+                                              "gone": classified - public_functions()}
+
+
+def run_of(trace):
+    """"bn" / "no_bn" by the trace's colour (its line's, else its markers'); None for anything else."""
+    colors = {getattr(getattr(trace, "line", None), "color", None), getattr(trace.marker, "color", None)}
+    runs = {figures.RUN_OF_COLOR.get(c) for c in colors if isinstance(c, str)} - {None}
+    return runs.pop() if len(runs) == 1 else None
+
+
+def look(trace):
+    """Everything but colour that tells a trace apart: kind, dash, marker symbol (when markers show), bar pattern."""
+    if trace.type == "bar":
+        return ("bar", trace.marker.pattern.shape or "")
+    markers = "markers" in (trace.mode or "")
+    return ("scatter", trace.line.dash or "solid", trace.marker.symbol if markers else None)
+
+
+@pytest.mark.parametrize("builder", sorted(TWO_RUNS))
+def test_two_runs_differ_by_more_than_colour(runs, builder):
+    bn, no_bn, _ = runs
+    looks = {"bn": set(), "no_bn": set()}
+    for fig in TWO_RUNS[builder](bn, no_bn):
+        for trace in fig.data:
+            if (run := run_of(trace)) is not None and trace.x is not None and len(trace.x):
+                looks[run].add(look(trace))
+    assert looks["bn"] and looks["no_bn"], looks
+    assert not looks["bn"] & looks["no_bn"], f"{builder}: the runs look alike but for colour: {looks}"
+
+
+def test_run_style_for_run_colours_and_others():
+    assert figures.run_style(BN_COLOR, "dash") == "solid" and figures.run_style(NO_BN_COLOR, "dash") == "dash"
+    assert figures.run_style(NO_BN_COLOR, "pattern") == "/" and figures.run_style(BN_COLOR, "symbol") == "circle"
+    assert figures.run_style("#009E73", "dash", "dot") == "dot"
+
+
+# ---- the numbers behind a chart (shell.chart's data expander) ----
+
+def test_figure_data_of_metric_curves_reads_every_point_by_panel(runs):
+    bn, no_bn, _ = runs
+    fig = figures.metric_curves([bn, no_bn], NAMES2, ("Loss", "Acc"), AXIS, colors=(BN_COLOR, NO_BN_COLOR))
+    table = figures.figure_data(fig)
+    assert list(table.columns) == ["panel", "series", "x", "y"]
+    acc = table[(table.panel == "Acc") & (table.series == "without · test")]
+    np.testing.assert_array_equal(acc.x, no_bn.steps)
+    np.testing.assert_allclose(acc.y, no_bn.metric("test_acc"))
+    assert set(table.panel) == {"Loss", "Acc"} and len(table) == 8 * len(bn.steps)
+
+
+def test_figure_data_splits_a_band_into_its_edges_and_skips_legend_entries(runs):
+    bn, _, _ = runs
+    pct, _ = bn.dist_series(1)
+    table = figures.figure_data(figures.percentile_band(bn.steps, pct, "with", BN_COLOR, "in", "s", title="T"),
+                                edge_names=("hi", "lo"))
+    high, low = table[table.series == "15–85% · hi"], table[table.series == "15–85% · lo"]
+    np.testing.assert_allclose(high.y, pct[:, PERCENTILES.index(85)])
+    np.testing.assert_allclose(low.y, pct[:, PERCENTILES.index(15)])
+    np.testing.assert_array_equal(low.x, bn.steps)
+    assert set(table.panel) == {"T"}
+    legend_only = fig_inputs.loss_curves([bn], [bn], ["a"], ("w/o", "w"), dict(x="s", loss="l"))
+    assert len(figures.figure_data(legend_only)) == 2 * len(bn.steps)  # the grey legend entry draws nothing
+
+
+def test_figure_data_of_histograms_keeps_each_curve_in_its_layer(runs):
+    bn, no_bn, _ = runs
+    fig = figures.layer_histograms([_hists(bn), _hists(no_bn)], NAMES2, "sigmoid", ["L1", "L2"], HIST_AXIS)
+    table = figures.figure_data(fig)
+    assert set(table.panel) == {"L1", "L2"}
+    for layer, panel in enumerate(("L1", "L2")):
+        bars = table[(table.panel == panel) & (table.series == "with")]
+        np.testing.assert_allclose(bars.y, figures.shares(_hists(bn)[layer]))
+        assert len(table[(table.panel == panel) & (table.series == "act")]) == 241  # the curve on the right axis
+
+
+def test_figure_data_of_a_heatmap_and_of_bars_with_names():
+    xs, ys = np.linspace(-1, 1, 5), np.linspace(-2, 2, 4)
+    z = np.arange(20).reshape(4, 5) % 2
+    fig = decision_boundary(xs, ys, [z, None], np.array([[0.0, 0.0]]), np.array([1]), ["P", "Q"],
+                            {"x": "x1", "y": "x2", "class": "c{k}"})
+    table = figures.figure_data(fig)
+    cells = table[table.z.notna()]
+    assert len(cells) == 20 and set(cells.panel) == {"P"}
+    assert cells[(cells.x == xs[3]) & (cells.y == ys[2])].z.item() == z[2, 3]
+    assert set(table[table.z.isna()].series) == {"c1"}  # the test point, in both panels
+    bars = figures.figure_data(fig_inputs.accuracy_bars([0.9, np.nan], [0.7, 0.6], ["a", "b"],
+                                                        dict(with_bn="with", without_bn="without", accuracy="acc")))
+    assert bars[bars.series == "with"].y.tolist() == ["a"] and bars[bars.series == "without"].x.tolist() == [0.7, 0.6]

@@ -56,7 +56,7 @@ def test_compare_mode_trains_and_draws_every_chart(lang):
     at = open_page(PAGE, lang, query=SMALL)
     no_exception(at)
     figs = charts(at)
-    assert len(figs) == 3  # loss/accuracy, histograms, decision boundary (xor is 2-D)
+    assert len(figs) == 4  # loss/accuracy, histograms, decision boundary (xor is 2-D), γ and β
     names = {t["name"] for t in figs[0]["data"]}
     assert {f"{tr(lang, 'common.with_bn')} · {tr(lang, 'common.train')}",
             f"{tr(lang, 'common.without_bn')} · {tr(lang, 'common.test')}"} <= names
@@ -74,7 +74,7 @@ def test_single_mode_and_toggling_bn_changes_the_result(lang):
     # a seed of its own: finished runs are cached process-wide, and this test needs an untrained config
     at = open_page(PAGE, lang, seed=100 + LANGS.index(lang), query={**SMALL, "mode": "single", "lr": "2.0"})
     no_exception(at)
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4
     with_bn = takeaway_lines(at)
     assert tr(lang, "common.with_bn").lower() in with_bn[0].lower()
     at.toggle(key="pg_bn").set_value(False).run()
@@ -88,7 +88,7 @@ def test_single_mode_and_toggling_bn_changes_the_result(lang):
     # toggling back to the trained config redraws at once, without pressing Train
     at.toggle(key="pg_bn").set_value(True).run()
     assert takeaway_lines(at) == with_bn
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 4
 
 
 def test_two_configs_give_two_different_takeaways():
@@ -125,7 +125,10 @@ def test_absurd_learning_rate_diverges_and_no_nan_is_drawn(lang):
         assert np.all(np.isfinite(numbers))
     shapes = figs[0]["layout"].get("shapes", [])
     assert shapes, "the divergence marker is drawn on the loss/accuracy chart"
-    assert tr(lang, "playground.no_boundary") in json.dumps(figs[-1], ensure_ascii=False)
+    # the charts: loss and accuracy, histograms, decision boundary, γ and β. Both runs diverged at step 2 and
+    # recorded step 0 only: the boundary shows their models at step 0, titled with the step they diverged at.
+    boundary_titles = [a["text"] for a in figs[2]["layout"]["annotations"]]
+    assert all(tr(lang, "common.diverged_short", step=2) in title for title in boundary_titles)
 
 
 BAD_CSV = b"a,b,label\n1,2,0\n3,x,1\n" + b"".join(b"%d,%d,%d\n" % (i, i + 1, i % 2) for i in range(20))
@@ -157,7 +160,7 @@ def test_a_good_csv_upload_trains_and_a_label_column_can_be_chosen():
     assert not at.get("plotly_chart")  # another data set: trained only on a click
     at.button(key="pg_train").click().run()
     no_exception(at)
-    assert len(charts(at)) == 3  # two feature columns: the decision boundary too
+    assert len(charts(at)) == 4  # two feature columns: the decision boundary too
     assert "80 rows, 2 feature columns, 2 classes." in all_text(at)
 
 
@@ -168,7 +171,7 @@ def test_garbage_url_parameters_warn_and_fall_back(lang):
     warnings = [w.value for w in at.warning]
     for name, raw, default in (("lr", "abc", "0.5"), ("depth", "99", "3"), ("act", "foo", "sigmoid")):
         assert tr(lang, "shell.bad_param", name=literal(name), value=literal(raw), default=literal(default)) in warnings
-    assert len(charts(at)) == 3  # still trains, with the defaults
+    assert len(charts(at)) == 4  # still trains, with the defaults
     query = at.query_params
     assert [query["lr"], query["depth"], query["act"]] in (["0.5", "3", "sigmoid"], [["0.5"], ["3"], ["sigmoid"]])
     at.run()  # the corrected link is now in the URL: no warning again
@@ -232,7 +235,7 @@ def test_the_default_experiment_is_the_default_config():
     assert at.selectbox(key="pg_data").value == "digits"
     assert at.slider(key="pg_depth").value == 3 and at.number_input(key="pg_width").value == 100
     assert at.selectbox(key="pg_act").value == "sigmoid" and at.radio(key="pg_mode").value == "compare"
-    assert len(charts(at)) == 2  # digits: no decision boundary
+    assert len(charts(at)) == 3  # digits: no decision boundary
 
 
 # ---- page logic ----

@@ -131,7 +131,7 @@ def test_line_figures(pair):
 def test_page_runs_draws_and_its_takeaways_follow_the_run(lang):
     at = open_page(PAGE, lang=lang)
     no_exception(at)
-    assert len(at.get("plotly_chart")) == 4 and not at.warning and not at.error
+    assert len(at.get("plotly_chart")) == 5 and not at.warning and not at.error  # + γ and β at the step
     first = takeaway_text(at)
     assert translate(lang, "saturation.tk_saturated").split("{")[0] in first
     at.select_slider(key="sat_steps").set_value(100).run()  # fewer steps keep the test fast
@@ -139,7 +139,7 @@ def test_page_runs_draws_and_its_takeaways_follow_the_run(lang):
     at.select_slider(key="sat_sigma").set_value(0.5).run()
     no_exception(at)
     second = takeaway_text(at)
-    assert second and second != first and len(at.get("plotly_chart")) == 4
+    assert second and second != first and len(at.get("plotly_chart")) == 5
     at.select_slider[-1].set_value(0).run()  # the step slider: the sentences describe the step on screen
     no_exception(at)
     assert takeaway_text(at) != second
@@ -169,4 +169,4 @@ def test_a_diverged_run_is_reported_with_its_step_and_fix():
     no_exception(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "diverged at step" in warnings and EN("common.diverged_fix") in warnings
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5

@@ -1,0 +1,153 @@
+"""The linked training timeline (lab/lessons/timeline.py, lab/figures/timeline.py, lab/timeline_panel.py): one step
+moves the histograms, the decision boundary, γ and β and the marker on the loss and accuracy curves together, and
+the histograms carry Plotly frames that the browser plays (tests/app/test_browser_timeline.py plays them)."""
+import json
+
+import numpy as np
+import pytest
+from apptest_util import no_exception, open_page
+
+import bn_core as bc
+from lab.figures import common as figures
+from lab.figures.common import BN_COLOR, NO_BN_COLOR
+from lab.figures.timeline import gamma_beta_at_step, with_play
+from lab.i18n import translate
+from lab.lessons import common
+from lab.lessons import playground as pg
+from lab.lessons import timeline as tl
+
+AXIS = {"x": "step", "loss": "loss", "accuracy": "accuracy", "train": "train", "test": "test"}
+HIST_AXIS = {"x": "input", "share": "share", "activation": "act", "derivative": "der"}
+SMALL = bc.TrainConfig(dataset="xor", hidden=(8, 8), steps=60, record_every=10, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """A BN and a no-BN run of a small 2-D network (weights kept at every record), and a no-BN run that diverged."""
+    return bc.train(SMALL), bc.train(SMALL.replace(batchnorm=False)), bc.train(SMALL.replace(batchnorm=False,
+                                                                                              lr=1000.0))
+
+
+def test_frame_steps_keep_the_ends_and_at_most_the_limit():
+    assert tl.frame_steps([0, 10, 20]) == [0, 10, 20]
+    many = list(range(0, 3000, 10))
+    picked = tl.frame_steps(many, max_frames=60)
+    assert len(picked) == 60 and picked[0] == 0 and picked[-1] == 2990 and picked == sorted(set(picked))
+
+
+def test_one_step_gives_each_runs_record_at_that_step(pair):
+    bn, no_bn, diverged = pair
+    for step in (0, 30, 60):
+        i = list(bn.steps).index(step)
+        hists = tl.hists_of_runs([bn, no_bn, diverged], step)
+        for layer in range(2):
+            np.testing.assert_array_equal(hists[0][layer], bn.dist_series(layer)[1][i])
+            np.testing.assert_array_equal(hists[1][layer], no_bn.dist_series(layer)[1][i])
+        params = tl.gamma_beta_at(bn, step)
+        np.testing.assert_array_equal(params[1][0], bn.snapshots[i].layers[1].gamma)
+        assert tl.gamma_beta_at(no_bn, step) is None  # no γ, β without BN
+    assert tl.hists_of_runs([diverged], 60) == [None]  # it never got there
+
+
+def test_gamma_beta_axes_hold_every_record_and_the_start(pair):
+    bn, _, _ = pair
+    (g_lo, g_hi), (b_lo, b_hi) = tl.gamma_beta_range(bn)
+    for s in bn.snapshots:
+        for ls in s.layers:
+            assert g_lo < ls.gamma.min() and ls.gamma.max() < g_hi and b_lo < ls.beta.min() and ls.beta.max() < b_hi
+    assert g_lo < 1 < g_hi and b_lo < 0 < b_hi
+    fig = gamma_beta_at_step(tl.gamma_beta_at(bn, 30), tl.gamma_beta_range(bn), ["L1", "L2"],
+                             {"title": "T", "start": "start", "gamma": "γ", "beta": "β"})
+    assert [t.name for t in fig.data] == ["start", "L1", "L2"] and tuple(fig.layout.xaxis.range) == (g_lo, g_hi)
+    np.testing.assert_array_equal(fig.data[2].x, bn.snapshots[3].layers[1].gamma)
+
+
+def test_the_boundary_at_a_step_is_the_model_training_had_then(pair):
+    bn, _, _ = pair
+    data = bc.load_data(SMALL)
+    xs, _, points = pg.boundary_grid(data, n=31)
+    at = {step: tl.predict_grid_at(bn, step, points, len(xs)) for step in (0, 30, 60)}
+    stopped = bc.train(SMALL.replace(steps=30)).build_model()  # same seed and batches, stopped at step 30
+    np.testing.assert_array_equal(at[30], stopped.predict(points).reshape(31, 31))
+    np.testing.assert_array_equal(at[60], pg.predict_grid(bn, points, 31))  # the last record: the final model
+    assert not np.array_equal(at[0], at[60])  # the boundary moved with the step
+    assert tl.predict_grid_at(bn, 70, points, 31) is None  # a step the run never reached: no boundary
+    assert tl.predict_grid_at(None, 0, points, 31) is None
+
+
+def test_a_large_network_has_no_model_at_a_step():
+    run = bc.train(SMALL.replace(hidden=(512, 512), steps=4, record_every=1))
+    assert not run.has_weights_per_record and tl.model_at(run, 2) is None
+
+
+def test_the_step_is_marked_on_the_loss_and_accuracy_curves(pair):
+    bn, no_bn, _ = pair
+    fig = figures.metric_curves([bn, no_bn], ["with", "without"], ("L", "A"), AXIS, colors=(BN_COLOR, NO_BN_COLOR),
+                                step=35)
+    assert [s.x0 for s in fig.layout.shapes] == [35, 35]  # a dotted line on both panels
+    marks = [t for t in fig.data if t.mode == "markers"]
+    assert len(marks) == 4  # per run, on loss and on accuracy
+    i = list(bn.steps).index(30)  # the last record at or before step 35
+    assert {(m.x[0], m.y[0]) for m in marks if m.marker.color == BN_COLOR} == {
+        (30, bn.metric("test_loss")[i]), (30, bn.metric("test_acc")[i])}
+    assert {m.marker.symbol for m in marks} == {"circle", "x"}
+    moved = figures.metric_curves([bn, no_bn], ["with", "without"], ("L", "A"), AXIS, step=60)
+    assert [s.x0 for s in moved.layout.shapes] == [60, 60]
+
+
+def test_play_frames_hold_each_steps_histograms(pair):
+    bn, no_bn, diverged = pair
+    records = [bn, diverged]
+    steps, hists = tl.frames(records, common.recorded_steps(*records))
+    base = figures.layer_histograms(tl.hists_of_runs(records, 0), ["with", "diverged"], "sigmoid", ["L1", "L2"],
+                                    HIST_AXIS, colors=(BN_COLOR, NO_BN_COLOR))
+    fig = with_play(base, steps, hists, [f"step {s}" for s in steps], {"play": "Play", "pause": "Pause"})
+    bars = [i for i, t in enumerate(fig.data) if t.type == "bar"]
+    assert len(fig.frames) == len(bn.steps) == 7 and [f.name for f in fig.frames] == [str(s) for s in bn.steps]
+    for frame, step in zip(fig.frames, bn.steps):
+        assert list(frame.traces) == bars and frame.layout.title.text == f"step {step}"
+        i = list(bn.steps).index(step)
+        shown = {(fig.data[k].meta["run"], fig.data[k].meta["layer"]): np.asarray(d.y) for k, d in
+                 zip(frame.traces, frame.data)}
+        np.testing.assert_allclose(shown[(0, 1)], figures.shares(bn.dist_series(1)[1][i]))
+        if step > diverged.steps[-1]:
+            assert not shown[(1, 0)].any()  # the diverged run has no record there: empty bars
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.method for b in buttons] == ["animate", "animate"] and buttons[0].args[0] is None
+    assert "Play" in buttons[0].label and "Pause" in buttons[1].label
+    assert buttons[0].args[1]["frame"]["duration"] > 0 and buttons[0].args[1]["fromcurrent"]
+
+
+def chart(at, key):
+    """The Plotly spec of the chart with this key."""
+    return json.loads(next(c for c in at.get("plotly_chart") if key in c.proto.id).proto.spec)
+
+
+def test_the_saturation_step_slider_moves_every_chart_together():
+    at = open_page("pages/saturation.py")
+    no_exception(at)
+    slider = at.select_slider(key="sat_step")
+    last = slider.value
+    assert chart(at, "sat_hist")["layout"]["title"]["text"] == translate("en", "common.step_title", step=last)
+    slider.set_value(0).run()
+    no_exception(at)
+    hist = chart(at, "sat_hist")
+    assert hist["layout"]["title"]["text"] == translate("en", "common.step_title", step=0)
+    assert len(hist["frames"]) == min(tl.MAX_FRAMES, last // 10 + 1)  # every record of 300 steps, one per 10
+    for key in ("sat_metrics", "sat_low", "sat_grad"):
+        assert {s["x0"] for s in chart(at, key)["layout"]["shapes"] if s["line"].get("dash") == "dot"} == {0}
+    assert chart(at, "sat_gamma_beta")["layout"]["title"]["text"] == translate("en", "timeline.gamma_beta_title",
+                                                                               step=0)
+
+
+def test_the_playground_boundary_follows_the_step():
+    at = open_page("pages/playground.py", query=dict(data="xor", depth="1", width="8", steps="60", every="10"))
+    no_exception(at)
+    end = chart(at, "pg_boundary")
+    at.select_slider(key="pg_hist_step").set_value(0).run()
+    no_exception(at)
+    start = chart(at, "pg_boundary")
+    z_end = [t["z"] for t in end["data"] if t["type"] == "heatmap"]
+    z_start = [t["z"] for t in start["data"] if t["type"] == "heatmap"]
+    assert len(z_start) == 2 and z_start != z_end  # both runs' boundaries are those of step 0 now
+    assert translate("en", "timeline.boundary_at_step", step=0) in [c.value for c in at.caption]
