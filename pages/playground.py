@@ -7,19 +7,21 @@ from lab import playground_panel, shell
 from lab.figures import common as figures
 from lab.figures.playground import decision_boundary, histograms
 from lab.i18n import current_lang, t
-from lab.lessons import common
+from lab.lessons import challenges, common
 from lab.runs import cached
 
 shell.start_page()
-shell.intro("playground")
 state = st.session_state
 control = pg.TrainControl(state)
-shell.warn_bad_params(pg.sync_from_url(state, st.query_params))
-
-
-playground_panel.knobs(state)
-config, mode, query = pg.config_from_widgets(state, shell.seed())
-pg.write_url(state, st.query_params, query)
+bad = pg.sync_from_url(state, st.query_params)
+challenge = challenges.apply(state, st.query_params, shell.challenge())
+config, mode, query = pg.config_from_widgets(state, shell.seed())  # the widgets' values for this run
+pg.write_url(state, st.query_params, query)  # before the intro: presentation mode's QR code shows this link
+shell.intro("playground")
+shell.warn_bad_params(bad)
+if challenge is not None:
+    playground_panel.challenge_goal(challenge, shell.challenge())
+playground_panel.knobs(state, hidden={*shell.hidden_knobs(), *(challenge.hidden() if challenge else ())})
 configs, run_ids = pg.run_plan(config, mode)
 names = pg.run_names(run_ids)
 colors = [figures.RUN_COLOR[r] for r in run_ids]
@@ -29,9 +31,12 @@ data = None if uploaded is None else uploaded[0]
 if uploaded is not None:
     configs = [c.replace(data_id=uploaded[1]) for c in configs]
 
-st.caption(t("playground.share_hint"))
-st.code(pg.share_url(st.context.url.split("?")[0] if st.context.url else "", query, current_lang(), shell.seed()),
-        language=None, wrap_lines=True)
+if not shell.is_presenting():  # presenting, the QR code holds the link
+    st.caption(t("playground.share_hint"))
+    st.code(pg.share_url(st.context.url.split("?")[0] if st.context.url else "", query, current_lang(), shell.seed()),
+            language=None, wrap_lines=True)
+if challenge is None:
+    playground_panel.challenge_list()
 
 # ---- train (or redraw what is trained) ----
 problem = None
@@ -61,7 +66,7 @@ redraws = iter(range(10**9))  # a live chart needs a fresh key per redraw
 def redraw(records):
     control.remember(configs, records)
     if pg.drawable(records):
-        live.plotly_chart(metric_figure(records), width="stretch", key=f"pg_live_{next(redraws)}")
+        shell.plotly_chart(metric_figure(records), live, width="stretch", key=f"pg_live_{next(redraws)}")
 
 
 records = None
@@ -86,7 +91,9 @@ for record, name, cfg in zip(records or [], names, configs):
                    icon=":material/stop_circle:")
 
 if records is not None and pg.drawable(records):
-    live.plotly_chart(metric_figure(records), width="stretch", key="pg_metrics")
+    shell.plotly_chart(metric_figure(records), live, width="stretch", key="pg_metrics")
+    if challenge is not None:
+        playground_panel.challenge_verdict(challenges.judge(challenge, records))
     dataset = data if data is not None else load_data(configs[0])
     shell.takeaways(pg.takeaways(records, run_ids, chance=1.0 / dataset.n_classes))
 
@@ -100,8 +107,8 @@ if records is not None and pg.drawable(records):
     hists = [common.hists_at(r, step) if common.reached(r, step) else None for r in records]
     hist_axis = {"x": t("common.pre_activation"), "share": t("common.share"),
                  "activation": t("common.activation_curve"), "derivative": t("common.derivative_curve")}
-    st.plotly_chart(histograms(hists, names, config.activation, common.layer_titles(len(config.hidden)), hist_axis,
-                               colors), width="stretch", key="pg_hist")
+    shell.plotly_chart(histograms(hists, names, config.activation, common.layer_titles(len(config.hidden)), hist_axis,
+                                  colors), width="stretch", key="pg_hist")
     for h, name in zip(hists, names):
         if h is None:
             st.caption(t("playground.no_hist", name=name, step=step))
@@ -111,10 +118,11 @@ if records is not None and pg.drawable(records):
         st.caption(t("playground.boundary_caption"))
         xs, ys, points = pg.boundary_grid(dataset)
         predictions = [pg.predict_grid(r, points, len(xs)) for r in records]
-        st.plotly_chart(decision_boundary(xs, ys, predictions, dataset.X_test, dataset.y_test,
-                                          pg.boundary_titles(records, names),
-                                          {"x": "x₁", "y": "x₂", "class": t("playground.class")},
-                                          empty_text=t("playground.no_boundary")), width="stretch", key="pg_boundary")
+        shell.plotly_chart(decision_boundary(xs, ys, predictions, dataset.X_test, dataset.y_test,
+                                             pg.boundary_titles(records, names),
+                                             {"x": "x₁", "y": "x₂", "class": t("playground.class")},
+                                             empty_text=t("playground.no_boundary")),
+                           width="stretch", key="pg_boundary")
 
     st.download_button(t("playground.export"), pg.export_csv(records, run_ids), file_name="batchnorm-playground.csv",
                        mime="text/csv", key="pg_export", icon=":material/download:", help=t("playground.export_help"))
