@@ -10,7 +10,8 @@ from lab.lessons import default_configs
 # which fails in a classroom without internet. assets/icon.png is that glyph (Material Symbols Rounded, Apache-2.0)
 # rendered from the font Streamlit bundles; every other :material/...: icon is drawn with that bundled font.
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
-st.set_page_config(page_title="BatchNorm Lab", page_icon=ICON, layout="wide")
+st.set_page_config(page_title="BatchNorm Lab", page_icon=ICON, layout="wide",
+                   initial_sidebar_state=shell.sidebar_state())
 shell.sidebar()
 shell.warm_up(default_configs)
 pages = [st.Page(lesson.file, title=lesson.title, icon=lesson.icon, url_path=lesson.url_path,

@@ -1,5 +1,6 @@
-"""The frame every page shares: the lesson registry, the sidebar (language, seed) kept in the URL, and the few
-widgets every lesson repeats (intro, takeaways box, "Open in Playground", config errors)."""
+"""The frame every page shares: the lesson registry, the sidebar (language, seed, presentation mode) kept in the URL
+with the hidden knobs and the challenge, and the few widgets every lesson repeats (intro, takeaways box, "Open in
+Playground", config errors)."""
 import os
 import threading
 from dataclasses import dataclass
@@ -9,12 +10,15 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bn_core import ConfigError, CsvError
+from lab import present as presentation
 from lab import runs
-from lab.figures.common import figure_data
+from lab.figures.common import figure_data, projector
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, literal, t
-from lab.urlparams import MAX_SEED, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
+from lab.urlparams import MAX_SEED, PARAM_BY_URL, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
 
 URL_WARNINGS = "url_warnings"  # session key: garbage URL values the sidebar found, shown once by start_page
+URL_WRITTEN = "url_written"  # session key: the shell's parameters as it last wrote them into the URL
+ALWAYS_IN_URL = ("lang", "seed")  # the others are written only when they differ from their default
 
 
 @dataclass(frozen=True)
@@ -51,19 +55,64 @@ def _browser_lang():
 
 
 def sidebar():
-    """Language and seed, shared by every page: first from the URL, then kept in session state and written back
-    into the URL on every run (switching pages drops the query string)."""
-    if "lang" not in st.session_state:
-        values, bad = parse_query(st.query_params, SHELL_PARAMS, {**SHELL_DEFAULTS, "lang": _browser_lang()})
+    """Language, seed and presentation mode, shared by every page, and the hidden knobs and the challenge: first
+    from the URL, then kept in session state and written back into the URL on every run (switching pages drops
+    the query string). A value in the URL that the shell did not write comes from a link followed inside the app:
+    it is applied too."""
+    state = st.session_state
+    if "lang" not in state:
+        query, defaults = st.query_params, {**SHELL_DEFAULTS, "lang": _browser_lang()}
+    else:
+        written = state.get(URL_WRITTEN, {})
+        query = {p.url: st.query_params[p.url] for p in SHELL_PARAMS
+                 if p.url in st.query_params and st.query_params[p.url] != written.get(p.url)}
+        defaults = {p.url: state.get(p.field, SHELL_DEFAULTS[p.url]) for p in SHELL_PARAMS}
+    if query or "lang" not in state:
+        values, bad = parse_query(query, SHELL_PARAMS, defaults)
         for param in SHELL_PARAMS:
-            st.session_state[param.field] = values[param.url]
-        st.session_state.setdefault(URL_WARNINGS, []).extend(bad)
+            state[param.field] = values[param.url]
+        state.setdefault(URL_WARNINGS, []).extend(bad)
     with st.sidebar:
         st.radio("Language / 语言", LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True)
         st.number_input(t("shell.seed"), min_value=0, max_value=MAX_SEED, step=1, key="seed",
                         help=t("shell.seed_help"))
-    st.query_params["lang"] = st.session_state.lang
-    st.query_params["seed"] = str(st.session_state.seed)
+        st.toggle(t("present.switch"), key="present", help=t("present.switch_help"))
+    written = {}
+    for param in SHELL_PARAMS:
+        value = state[param.field]
+        if param.url in ALWAYS_IN_URL or value != SHELL_DEFAULTS[param.url]:
+            written[param.url] = param.format(value)
+            st.query_params[param.url] = written[param.url]
+        else:
+            st.query_params.pop(param.url, None)
+    state[URL_WRITTEN] = written
+
+
+def sidebar_state():
+    """The sidebar's state when the page loads (st.set_page_config): collapsed in presentation mode."""
+    on = st.session_state.get("present")
+    if on is None:  # before the sidebar's first run: the URL says
+        on = parse_query(st.query_params, [PARAM_BY_URL["present"]], SHELL_DEFAULTS)[0]["present"]
+    return "collapsed" if on else "auto"
+
+
+def is_presenting():
+    return bool(st.session_state.get("present", False))
+
+
+def hidden_knobs():
+    """The Playground knobs the link hides (``?hide=``)."""
+    return tuple(st.session_state.get("hide", ()))
+
+
+def challenge():
+    """The number of the Playground challenge the link opened (``?challenge=``), 0 for none."""
+    return int(st.session_state.get("challenge", 0))
+
+
+def leave_challenge():
+    """A button's callback."""
+    st.session_state["challenge"] = 0
 
 
 def start_page():
@@ -82,10 +131,11 @@ def start_page():
 
 def warn_bad_params(bad):
     """One warning per garbage URL value that fell back to its default (the one place these are shown). The value
-    is the user's text: shown literally, shortened."""
+    is the user's text: shown literally, shortened. An empty default (nothing hidden) is said in words."""
     for name, raw, default in bad:
-        st.warning(t("shell.bad_param", name=literal(name), value=literal(raw), default=literal(default)),
-                   icon=":material/link_off:")
+        text = (t("shell.bad_param", name=literal(name), value=literal(raw), default=literal(default)) if default
+                else t("present.bad_param_ignored", name=literal(name), value=literal(raw)))
+        st.warning(text, icon=":material/link_off:")
 
 
 def seed():
@@ -93,9 +143,42 @@ def seed():
 
 
 def intro(lesson_key):
-    """A lesson's title and opening paragraphs."""
-    st.title(t(f"{lesson_key}.title"))
-    st.markdown(t(f"{lesson_key}.intro"))
+    """A lesson's title and opening paragraphs. In presentation mode: a short intro (the full text one click away)
+    and the QR code of the page's link beside it."""
+    short = presentation.SHORT_INTROS.get(lesson_key)
+    if not is_presenting() or short is None:
+        st.title(t(f"{lesson_key}.title"))
+        st.markdown(t(f"{lesson_key}.intro"))
+        if is_presenting():
+            qr_code()
+        return
+    text, code = st.columns([3, 1])
+    with text:
+        st.title(t(f"{lesson_key}.title"))
+        st.markdown(t(short))
+        with st.expander(t("present.full_text")):
+            st.markdown(t(f"{lesson_key}.intro"))
+    with code:
+        qr_code()
+
+
+def qr_code():
+    """The QR code of this page's link for students (without presentation mode); nothing when the browser's
+    address is unknown."""
+    link = presentation.student_link(st.context.url, st.query_params.to_dict())
+    if link is None:
+        return
+    st.image(presentation.qr_png(link), caption=t("present.scan"), width="stretch", output_format="PNG")
+    if presentation.is_local(link):
+        st.caption(t("present.local_link"))
+
+
+def plotly_chart(fig, where=None, **kwargs):
+    """st.plotly_chart (or ``where.plotly_chart``, e.g. a column or an st.empty slot), with text and lines made
+    larger for a projector in presentation mode."""
+    if is_presenting():
+        fig = projector(fig, presentation.FIGURE_SCALE)
+    return (where or st).plotly_chart(fig, **kwargs)
 
 
 def takeaways(sentences):
@@ -186,7 +269,7 @@ def chart(fig, key, data=None):
     """A Plotly chart and, under it, a "data" expander with the numbers behind it as a table and a CSV download
     (for screen readers, and for students who want the numbers). ``data``: a DataFrame; by default the figure's
     own numbers (lab.figures.common.figure_data). The table is built only while the expander is open."""
-    st.plotly_chart(fig, width="stretch", key=key)
+    plotly_chart(fig, width="stretch", key=key)
     box = st.expander(t("common.data"), key=f"{key}__data", on_change="rerun", icon=":material/table_view:")
     if box.open:
         table = data_table(fig) if data is None else data

@@ -1,5 +1,6 @@
 """Every URL parameter of the app in one declarative table, and the one parser of query strings. Pure functions
-(no streamlit): the shell's parameters (language, seed) and the Playground's knobs (TrainConfig <-> URL, so a link
+(no streamlit): the shell's parameters (language, seed, presentation mode, hidden knobs, challenge) and the
+Playground's knobs (TrainConfig <-> URL, so a link
 opens the exact experiment).
 
 Each parameter has a short URL name, a parser and a range; a garbage value falls back to the default and is reported
@@ -20,7 +21,7 @@ MAX_SEED = 2**31 - 1
 class Knob:
     url: str  # name in the query string
     field: str  # TrainConfig field, or "depth"/"width" (the hidden tuple) or "mode"; the shell's: its state key
-    kind: type  # int, float, bool or str
+    kind: type  # int, float, bool, str, or tuple (a comma list of ``choices``)
     lo: float = -math.inf  # numeric range, inclusive
     hi: float = math.inf
     choices: tuple = ()
@@ -32,6 +33,11 @@ class Knob:
             if raw not in self.choices:
                 raise ValueError(raw)
             return raw
+        if self.kind is tuple:
+            items = tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
+            if not set(items) <= set(self.choices):
+                raise ValueError(raw)
+            return items
         if self.kind is bool:
             if raw not in ("0", "1", "true", "false"):
                 raise ValueError(raw)
@@ -48,6 +54,8 @@ class Knob:
     def format(self, value):
         if self.kind is bool:
             return "1" if value else "0"
+        if self.kind is tuple:
+            return ",".join(value)
         if self.kind is float:
             return repr(float(value))  # shortest text that reads back to the same float
         return str(value)
@@ -76,12 +84,18 @@ KNOBS = (
 )
 KNOB_BY_URL = {k.url: k for k in KNOBS}
 
-# The shell's parameters, kept on every page (the sidebar writes them back into the URL).
+N_CHALLENGES = 3  # len(lab/lessons/challenges.py CHALLENGES): that module imports this one (a test checks)
+
+# The shell's parameters, kept on every page (the sidebar writes them back into the URL). present: projector mode;
+# hide: Playground knobs not drawn (their values still come from the URL); challenge: a Playground challenge, 0 = none.
 SHELL_PARAMS = (
     Knob("lang", "lang", str, choices=LANGS),
     Knob("seed", "seed", int, 0, MAX_SEED),
+    Knob("present", "present", bool),
+    Knob("hide", "hide", tuple, choices=tuple(KNOB_BY_URL)),
+    Knob("challenge", "challenge", int, 0, N_CHALLENGES),
 )
-SHELL_DEFAULTS = {"lang": DEFAULT_LANG, "seed": 0}
+SHELL_DEFAULTS = {"lang": DEFAULT_LANG, "seed": 0, "present": False, "hide": (), "challenge": 0}
 PARAMS = SHELL_PARAMS + KNOBS
 PARAM_BY_URL = {p.url: p for p in PARAMS}
 assert len(PARAM_BY_URL) == len(PARAMS), "URL names must be unique"
@@ -126,6 +140,6 @@ def values_to_config(values, base=TrainConfig()):
 
 def query_to_config(query, base=TrainConfig()):
     """``(config, mode, bad)`` from a query-string mapping (see parse_query). Names that are not knobs are ignored
-    (lang and seed are the shell's)."""
+    (lang, seed, ... are the shell's)."""
     values, bad = parse_query(query, KNOBS, config_values(base))
     return *values_to_config(values, base), bad

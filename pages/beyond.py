@@ -54,10 +54,6 @@ def published(table, caption):
     st.caption(caption)
 
 
-def chart(figure, key):
-    st.plotly_chart(figure, width="stretch", key=key)
-
-
 # 1. Learning-rate headroom, beside Ioffe & Szegedy's ImageNet table
 with st.expander(lb.title("lr_headroom"), expanded=True):
     result = experiment("lr_headroom")
@@ -66,14 +62,14 @@ with st.expander(lb.title("lr_headroom"), expanded=True):
         published(lb.ioffe_table(), t("beyond.ioffe_caption"))
     if result is not None:
         with left:
-            chart(fig.lr_figure(result.runs, names, lb.figure_text(result)), "beyond_lr")
+            shell.chart(fig.lr_figure(result.runs, names, lb.figure_text(result)), "beyond_lr")
         shell.takeaways(lb.sentences(result))
 
 # 2. Batch size: BN vs LayerNorm vs none, beside Wu & He's table
 with st.expander(lb.title("batch_size"), expanded=True):
     result = experiment("batch_size")
     if result is not None:
-        chart(fig.batch_figure(result.runs, result.spread, names, text), "beyond_batch")
+        shell.chart(fig.batch_figure(result.runs, result.spread, names, text), "beyond_batch")
     left, right = st.columns(2)
     with right:
         published(lb.wu_he_table(), t("beyond.wu_he_caption"))
@@ -85,7 +81,7 @@ with st.expander(lb.title("batch_size"), expanded=True):
 with st.expander(lb.title("noisy"), expanded=True):
     result = experiment("noisy")
     if result is not None:
-        chart(fig.accuracy_figure(result.runs, names, t("beyond.acc_title"), text["step"], text["accuracy"]),
+        shell.chart(fig.accuracy_figure(result.runs, names, t("beyond.acc_title"), text["step"], text["accuracy"]),
               "beyond_noisy_acc")
         st.markdown(f"**{t('beyond.noisy_unit_title', unit=result.unit)}**")
         runs = [r for r in result.runs if "unit_pcts" in r.arrays]
@@ -94,9 +90,9 @@ with st.expander(lb.title("noisy"), expanded=True):
                            t("ics.sigmoid_input"), text["step"], [names[r.series] for r in runs])
         for column, band, run in zip(st.columns(len(bands)), bands, runs):
             with column:
-                chart(band, f"beyond_noisy_band_{run.series}")
+                shell.chart(band, f"beyond_noisy_band_{run.series}")
         n_layers = len(result.sizes) - 2
-        chart(fig.panel_lines(result.runs, "drift", layer_titles(n_layers), t("ics.drift_axis"), text["step"],
+        shell.chart(fig.panel_lines(result.runs, "drift", layer_titles(n_layers), t("ics.drift_axis"), text["step"],
                               names, log_y=True), "beyond_noisy_drift")
         st.caption(t("beyond.noisy_drift_caption"))
         shell.takeaways(lb.sentences(result))
@@ -107,9 +103,9 @@ with st.expander(lb.title("gradient_ics"), expanded=True):
     if result is not None:
         n_linear = len(result.sizes) - 1
         titles, columns = lb.gics_layer_titles(n_linear), list(range(1, n_linear))
-        chart(fig.panel_lines(result.runs, "diff", titles, t("beyond.gics_diff_axis"), text["step"], names,
+        shell.chart(fig.panel_lines(result.runs, "diff", titles, t("beyond.gics_diff_axis"), text["step"], names,
                               log_y=True, x_key="measure_steps", columns=columns), "beyond_gics_diff")
-        chart(fig.panel_lines(result.runs, "cos", titles, t("beyond.gics_cos_axis"), text["step"], names,
+        shell.chart(fig.panel_lines(result.runs, "cos", titles, t("beyond.gics_cos_axis"), text["step"], names,
                               x_key="measure_steps", columns=columns), "beyond_gics_cos")
         shell.takeaways(lb.sentences(result))
 
@@ -118,7 +114,7 @@ with st.expander(lb.title("landscape"), expanded=True):
     result = experiment("landscape")
     if result is not None:
         measures = lb.measure_names()
-        chart(fig.panel_lines(result.runs, lb.LANDSCAPE_MEASURES, [measures[m] for m in lb.LANDSCAPE_MEASURES],
+        shell.chart(fig.panel_lines(result.runs, lb.LANDSCAPE_MEASURES, [measures[m] for m in lb.LANDSCAPE_MEASURES],
                               t("beyond.land_axis"), text["step"], names, log_y=True, x_key="measure_steps"),
               "beyond_landscape")
         shell.takeaways(lb.sentences(result))
@@ -127,7 +123,7 @@ with st.expander(lb.title("landscape"), expanded=True):
 with st.expander(lb.title("ablations"), expanded=True):
     result = experiment("ablations")
     if result is not None:
-        chart(fig.ablation_bars(result.runs, names, t("beyond.abl_axis", steps=result.steps)), "beyond_ablations")
+        shell.chart(fig.ablation_bars(result.runs, names, t("beyond.abl_axis", steps=result.steps)), "beyond_ablations")
         shell.takeaways(lb.sentences(result))
 
 # The verdict, from the runs on this page

@@ -111,8 +111,9 @@ check = bw.gradient_check(record, layer, unit_index)
 st.caption(t("backward.check_caption", layer=layer + 1, unit=unit_index, m=check.m, h=f"{bw.NUMERICAL_STEP:g}"))
 left, right = st.columns([1, 1])
 left.table(bw.check_rows(check), hide_index=True)
-right.plotly_chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring,
-                                               bw.check_figure_labels()), width="stretch", key="bw_check")
+with right:
+    shell.chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring, bw.check_figure_labels()),
+                "bw_check")
 shell.takeaways(bw.check_sentences(check))
 
 st.subheader(t("backward.bias_title"))
@@ -120,7 +121,6 @@ demo = bw.bias_config(shell.seed())
 st.markdown(t("backward.bias_intro", depth=len(demo.hidden), width=demo.hidden[0], steps=demo.steps, lr=demo.lr,
               batch=demo.batch_size, probe=PROBE_SIZE))
 runs = shell.run(bw.bias_tasks(shell.seed()), bw.run_names())
-st.plotly_chart(backward_fig.bias_growth([r.steps for r in runs], [bw.mean_bias(r) for r in runs],
-                                         [r.loss for r in runs], bw.run_names(), bw.bias_figure_labels()),
-                width="stretch", key="bw_bias")
+shell.chart(backward_fig.bias_growth([r.steps for r in runs], [bw.mean_bias(r) for r in runs],
+                                     [r.loss for r in runs], bw.run_names(), bw.bias_figure_labels()), "bw_bias")
 shell.takeaways(bw.bias_sentences(*runs))

@@ -132,7 +132,7 @@ else:
     st.info(t("inputs.inv_switch"), icon=":material/tune:")
 ws = lesson.weight_scale(init, preprocessing, sigma, shell.seed())
 st.markdown(t("inputs.ws_intro", batch=b.batch_size, a=fmt_num(ws.factor)))
-st.plotly_chart(fig.weight_scale_bars(ws.grad, ws.grad_scaled, ws.weight, ws.weight_scaled,
-                                      lesson.weight_scale_labels(ws)), width="stretch", key="inputs_weight_scale")
+shell.chart(fig.weight_scale_bars(ws.grad, ws.grad_scaled, ws.weight, ws.weight_scaled,
+                                  lesson.weight_scale_labels(ws)), "inputs_weight_scale")
 st.markdown(lesson.weight_scale_sentence(ws))
 

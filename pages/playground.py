@@ -7,20 +7,22 @@ from lab import playground_panel, seed_panel, shell, timeline_panel
 from lab.figures import common as figures
 from lab.figures.playground import histograms
 from lab.i18n import current_lang, t
-from lab.lessons import common
+from lab.lessons import challenges, common
 from lab.lessons import timeline as tl
 from lab.runs import cached
 
 shell.start_page()
-shell.intro("playground")
 state = st.session_state
 control = pg.TrainControl(state)
-shell.warn_bad_params(pg.sync_from_url(state, st.query_params))
-
-
-playground_panel.knobs(state)
-config, mode, query = pg.config_from_widgets(state, shell.seed())
-pg.write_url(state, st.query_params, query)
+bad = pg.sync_from_url(state, st.query_params)
+challenge = challenges.apply(state, st.query_params, shell.challenge())
+config, mode, query = pg.config_from_widgets(state, shell.seed())  # the widgets' values for this run
+pg.write_url(state, st.query_params, query)  # before the intro: presentation mode's QR code shows this link
+shell.intro("playground")
+shell.warn_bad_params(bad)
+if challenge is not None:
+    playground_panel.challenge_goal(challenge, shell.challenge())
+playground_panel.knobs(state, hidden={*shell.hidden_knobs(), *(challenge.hidden() if challenge else ())})
 configs, run_ids = pg.run_plan(config, mode)
 names = pg.run_names(run_ids)
 colors = [figures.RUN_COLOR[r] for r in run_ids]
@@ -30,9 +32,12 @@ data = None if uploaded is None else uploaded[0]
 if uploaded is not None:
     configs = [c.replace(data_id=uploaded[1]) for c in configs]
 
-st.caption(t("playground.share_hint"))
-st.code(pg.share_url(st.context.url.split("?")[0] if st.context.url else "", query, current_lang(), shell.seed()),
-        language=None, wrap_lines=True)
+if not shell.is_presenting():  # presenting, the QR code holds the link
+    st.caption(t("playground.share_hint"))
+    st.code(pg.share_url(st.context.url.split("?")[0] if st.context.url else "", query, current_lang(), shell.seed()),
+            language=None, wrap_lines=True)
+if challenge is None:
+    playground_panel.challenge_list()
 
 # ---- train (or redraw what is trained) ----
 problem = None
@@ -63,7 +68,7 @@ redraws = iter(range(10**9))  # a live chart needs a fresh key per redraw
 def redraw(records):
     control.remember(configs, records)
     if pg.drawable(records):
-        live.plotly_chart(metric_figure(records), width="stretch", key=f"pg_live_{next(redraws)}")
+        shell.plotly_chart(metric_figure(records), live, width="stretch", key=f"pg_live_{next(redraws)}")
 
 
 records = None
@@ -88,6 +93,8 @@ for record, name, cfg in zip(records or [], names, configs):
                    icon=":material/stop_circle:")
 
 if records is not None and pg.drawable(records):
+    if challenge is not None:
+        playground_panel.challenge_verdict(challenges.judge(challenge, records))
 
     @st.fragment
     def timeline():

@@ -51,6 +51,31 @@ def style(fig, height=380, legend_below=True):
     return fig
 
 
+def projector(fig, scale):
+    """A copy of a styled figure for a projector (presentation mode): text, lines and markers ``scale`` times
+    larger, and the chart taller by as much as its text grew, so the plot area keeps its size."""
+    fig = go.Figure(fig)
+    base = fig.layout.font.size or 12
+
+    def larger(value, default):  # an unset size is plotly's default
+        return (default if value is None else value) * scale
+
+    fig.update_layout(font_size=base * scale, legend_font_size=larger(fig.layout.legend.font.size, base),
+                      height=(fig.layout.height or 450) + round(base * (scale - 1) * 6),
+                      hoverlabel_font_size=larger(fig.layout.hoverlabel.font.size, base))
+    for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
+        axis.update(tickfont_size=larger(axis.tickfont.size, base), title_font_size=larger(axis.title.font.size, base))
+    for note in fig.layout.annotations:  # subplot titles, divergence labels
+        note.font.size = larger(note.font.size, base)
+    for trace in fig.select_traces(selector=dict(type="scatter")):
+        trace.line.width = larger(trace.line.width, 2)
+        if trace.marker.size is None or np.isscalar(trace.marker.size):
+            trace.marker.size = larger(trace.marker.size, 6)
+    for shape in fig.layout.shapes:  # divergence markers
+        shape.line.width = larger(shape.line.width, 2)
+    return fig
+
+
 def mark_divergence(fig, record, text, row=None, col=None):
     """A dashed red line at the step where ``record`` diverged, labelled ``text``."""
     if record.divergence is None:
