@@ -21,8 +21,9 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# deploy/serve.sh: the one serving command (also the container's, the systemd unit's and the replica test's).
 run: $(VENV)/.run-deps
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	BNLAB_PYTHON=$(BIN)/python BNLAB_PORT=$(PORT) deploy/serve.sh
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
