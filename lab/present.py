@@ -19,6 +19,7 @@ SHORT_INTROS = {
     "ics": "present.ics",
     "gamma_beta": "present.gamma_beta",
     "inference": "present.inference",
+    "beyond": "present.beyond",
     "playground": "present.playground",
 }
 FIGURE_SCALE = 1.35  # chart text, lines and markers on a projector (lab/figures/common.py projector)
