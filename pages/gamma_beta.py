@@ -65,28 +65,34 @@ def set_params(gamma, beta):
     st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
 
 
-st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 3), sigma=fmt_num(unit.sigma, 3), **gb.SYMBOLS))
-b1, b2, b3 = st.columns(3)
-b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
-          help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")
-b2.button(t("gamma_beta.use_learned"), on_click=set_params, args=(learned_gamma, learned_beta),
-          help=t("gamma_beta.use_learned_help"), key="gb_learned", icon=":material/school:", width="stretch")
-b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
-          key="gb_plain", icon=":material/restart_alt:", width="stretch")
-s1, s2 = st.columns(2)
-gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
-beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
+@st.fragment
+def sliders():
+    """γ, β and what they do to this unit's batch: moving them reruns this part of the page only."""
+    st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 3), sigma=fmt_num(unit.sigma, 3), **gb.SYMBOLS))
+    b1, b2, b3 = st.columns(3)
+    b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
+              help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")
+    b2.button(t("gamma_beta.use_learned"), on_click=set_params, args=(learned_gamma, learned_beta),
+              help=t("gamma_beta.use_learned_help"), key="gb_learned", icon=":material/school:", width="stretch")
+    b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
+              key="gb_plain", icon=":material/restart_alt:", width="stretch")
+    s1, s2 = st.columns(2)
+    gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
+    beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
 
-y, s = gb.transform(unit.x_hat, gamma, beta)
-shell.chart(transform_histograms(
-    unit.x_hat, y, s, unit.x,
-    titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
-    names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
-           "linear": t("gamma_beta.name_linear")},
-    axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
-    linear_y=gb.LINEAR_Y), "gb_histograms")
+    y, s = gb.transform(unit.x_hat, gamma, beta)
+    shell.chart(transform_histograms(
+        unit.x_hat, y, s, unit.x,
+        titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
+        names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
+               "linear": t("gamma_beta.name_linear")},
+        axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
+        linear_y=gb.LINEAR_Y), "gb_histograms")
 
-shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+    shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+
+
+sliders()
 
 # --- What training learns ----------------------------------------------------------------------------------------
 st.subheader(t("gamma_beta.learned_title"))
