@@ -123,7 +123,7 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
             fig.add_vline(x=step, line=STEP_LINE, row=1, col=col)
     fig.update_xaxes(title_text=axis["x"])
     fig.update_yaxes(title_text=axis["loss"], row=1, col=1)
-    fig.update_yaxes(title_text=axis["accuracy"], range=[0, 1.02], row=1, col=2)
+    fig.update_yaxes(title_text=axis["accuracy"], range=[0, 1.02], tickformat=".0%", row=1, col=2)
     return style(fig, height=400)
 
 

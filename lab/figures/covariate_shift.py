@@ -20,7 +20,8 @@ def accuracy_figure(records, names, colors, title, x_title, y_title, target=None
     if target is not None:
         fig.add_hline(y=target, line=dict(color="#666", dash="dot", width=1.5), annotation_text=target_text,
                       annotation_position="bottom right")
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, yaxis_range=[0, 1.02])
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, yaxis_range=[0, 1.02],
+                      yaxis_tickformat=".0%")  # accuracy is a percentage everywhere
     return style(fig, height=380)
 
 

@@ -268,8 +268,10 @@ NOT_TWO_RUNS = {
     "playground.decision_boundary": "one titled panel per run; colours are classes",
     "timeline.gamma_beta_at_step": "γ and β exist in the BN run only",
     "timeline.with_play": "adds frames to a layer_histograms figure, whose styles it keeps",
+    "inputs.weight_scale_bars": "one network's gradient and weight at two initial scales",
 }
-HELPERS = {"common.figure_data", "common.finite", "common.mark_divergence", "common.run_style", "common.shares",
+HELPERS = {"common.figure_data", "common.finite", "common.projector", "common.mark_divergence", "common.run_style",
+           "common.shares",
            "common.style", "covariate_shift.band_range", "gamma_beta.edges_for", "gamma_beta.shares",
            "inputs.histogram", "inputs.x_limit", "saturation.legend_clear_of_axis_titles",
            "saturation.low_gradient_zones"}

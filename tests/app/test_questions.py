@@ -220,7 +220,7 @@ def page_questions(page, at, lang):
             (rec,) = runs.train_runs([gb.config(0)])
             return q.gamma_beta(rec, gb.bn_inputs(rec)[-1])
         if page == "inference":
-            run = li.stats_run(li.DEFAULT_CONFIG)
+            (run,) = runs.run_tasks([li.stats_task(li.DEFAULT_CONFIG)])
             model = li.with_statistics(run, li.running_statistics(run, li.TRAIN_MOMENTUM))
             return q.inference(run, model, li.momentum_sweep(run))
         from lab.lessons import inputs as lesson
