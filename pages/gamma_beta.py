@@ -85,7 +85,8 @@ st.plotly_chart(transform_histograms(
     axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
     linear_y=gb.LINEAR_Y), width="stretch", key="gb_histograms")
 
-shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta, picked=unit_index == best)
+                + [gb.layer_sentence(record)])
 
 # --- What training learns ----------------------------------------------------------------------------------------
 st.subheader(t("gamma_beta.learned_title"))
