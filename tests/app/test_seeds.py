@@ -141,6 +141,8 @@ def shown_repeat(at, lang, n_measures):
     assert len(table) == n_measures
     verdicts = {translate(lang, k) for k in seeds.VERDICT_KEYS.values()}
     assert set(table.iloc[:, -1]) <= verdicts
+    means = table.iloc[:, 2].tolist() + table.iloc[:, 4].tolist()  # mean (lowest–highest) over the seeds
+    assert all("–" in m and m.count("(") + m.count("（") == 1 for m in means if m != "—")
     box = [m.value for m in at.markdown if str(m.value).startswith("- ")][-1]
     assert box.count("\n- ") + 1 >= n_measures
     said = {translate(lang, "seeds.verdict_within"), translate(lang, "seeds.verdict_beyond")}
