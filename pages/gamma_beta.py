@@ -49,7 +49,7 @@ common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new la
 unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
                           format_func=lambda u: t("gamma_beta.unit_default", u=u) if u == best
                           else t("gamma_beta.unit_n", u=u))
-unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
+unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps, picked=unit_index == best)
 learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
 
 # --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
@@ -85,8 +85,7 @@ st.plotly_chart(transform_histograms(
     axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
     linear_y=gb.LINEAR_Y), width="stretch", key="gb_histograms")
 
-shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta, picked=unit_index == best)
-                + [gb.layer_sentence(record)])
+shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
 
 # --- What training learns ----------------------------------------------------------------------------------------
 st.subheader(t("gamma_beta.learned_title"))

@@ -59,6 +59,7 @@ class Unit:
 
     x: np.ndarray
     eps: float
+    picked: bool = False  # the page preselected this unit (cherry-picked): the sentences say so
 
     @property
     def mu(self):
@@ -138,9 +139,9 @@ def learned_phrase(unit, learned_gamma, learned_beta):
              off=fmt_num(abs(learned_beta - unit.mu) / unit.sigma, 2), **SYMBOLS)
 
 
-def sentences(unit, gamma, beta, learned_gamma, learned_beta, picked=False):
-    """The "What this run shows" box for the sliders' γ, β on this unit's batch. ``picked``: the unit is the
-    preselected default (cherry-picked), which the box then says."""
+def sentences(unit, gamma, beta, learned_gamma, learned_beta):
+    """The "What this run shows" box for the sliders' γ, β on this unit's batch; a preselected unit
+    (``unit.picked``) is said to be cherry-picked."""
     y, _ = transform(unit.x_hat, gamma, beta)
     out = [t("gamma_beta.say_now", gamma=fmt_num(gamma), beta=fmt_num(beta), linear=fmt_pct(linear_share(y)),
              saturated=fmt_pct(saturated_share(y)), sat_x=fmt_num(SIGMOID_SATURATION_X, 2))]
@@ -152,7 +153,7 @@ def sentences(unit, gamma, beta, learned_gamma, learned_beta, picked=False):
     y_l, _ = transform(unit.x_hat, learned_gamma, learned_beta)
     out.append(t("gamma_beta.say_learned", gamma=fmt_num(learned_gamma), beta=fmt_num(learned_beta),
                  linear=fmt_pct(linear_share(y_l))) + learned_phrase(unit, learned_gamma, learned_beta))
-    if picked:
+    if unit.picked:
         out.append(t("gamma_beta.say_picked"))
     out.append(t("gamma_beta.say_learned_scale", **SYMBOLS))
     return out

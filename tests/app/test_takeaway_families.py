@@ -175,8 +175,9 @@ def test_gamma_beta_learned_values_against_the_batch(unit, gamma_factor, beta_of
 
 
 def test_gamma_beta_says_when_the_unit_is_cherry_picked(unit):
-    assert "gamma_beta.say_picked" in gb.sentences(unit, 1.0, 0.0, 1.0, 0.0, picked=True)
-    assert "gamma_beta.say_picked" not in gb.sentences(unit, 1.0, 0.0, 1.0, 0.0, picked=False)
+    picked = gb.Unit(unit.x, unit.eps, picked=True)
+    assert "gamma_beta.say_picked" in gb.sentences(picked, 1.0, 0.0, 1.0, 0.0)
+    assert "gamma_beta.say_picked" not in gb.sentences(unit, 1.0, 0.0, 1.0, 0.0)
 
 
 # --- BN at inference ---------------------------------------------------------------------------------------------
