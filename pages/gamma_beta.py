@@ -1,4 +1,6 @@
 """γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
+import dataclasses
+
 import streamlit as st
 
 from bn_core import PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
@@ -52,6 +54,7 @@ unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", h
                           format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
 unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
 learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
+unit = dataclasses.replace(unit, picked=unit_index == best)  # the preselected unit: its box says cherry-picked
 
 # --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
 g_max, b_max = gb.slider_ranges(xs, config.bn_eps, [gb.learned(record, i) for i in range(n_layers)])

@@ -106,6 +106,8 @@ def shift_sentences(with_bn, without_bn, unit):
         out.append(t("ics.say_unit", unit=unit, settle=fmt_pct(SETTLE), no_bn=fmt_num(m_no[unit], 2),
                      bn=fmt_num(m_bn[unit], 2))
                    + _verdict("unit", m_no[unit], m_bn[unit]))
+        if unit == default_unit(without_bn):  # the preselected unit is cherry-picked: say so
+            out.append(t("ics.say_unit_picked", unit=unit))
         out.append(t("ics.say_all_units", n=len(m_bn), no_bn=fmt_num(np.nanmean(m_no), 2),
                      bn=fmt_num(np.nanmean(m_bn), 2))
                    + _verdict("units", np.nanmean(m_no), np.nanmean(m_bn)))

@@ -59,6 +59,7 @@ class Unit:
 
     x: np.ndarray
     eps: float
+    picked: bool = False  # the page preselected this unit (cherry-picked): the sentences say so
 
     @property
     def mu(self):
@@ -123,8 +124,24 @@ def default_unit(record, layer):
     return int(np.argmax(np.abs(np.log(np.abs(gamma) + 1e-12)) + np.abs(beta)))
 
 
+NEAR = 0.1  # learned γ, β within 10% of σ_B (β: of σ_B from μ_B) count as "close" to undoing BN
+
+
+def learned_phrase(unit, learned_gamma, learned_beta):
+    """How the learned γ, β stand to this batch's σ_B, μ_B: both close (near), γ off (far), or β off (far_beta)."""
+    gamma_near = abs(learned_gamma - unit.sigma) < NEAR * unit.sigma
+    beta_near = abs(learned_beta - unit.mu) < NEAR * unit.sigma
+    if gamma_near and beta_near:
+        return t("gamma_beta.say_learned_near")
+    if not gamma_near:
+        return t("gamma_beta.say_learned_far", ratio=fmt_num(learned_gamma / unit.sigma, 2), **SYMBOLS)
+    return t("gamma_beta.say_learned_far_beta", ratio=fmt_num(learned_gamma / unit.sigma, 2),
+             off=fmt_num(abs(learned_beta - unit.mu) / unit.sigma, 2), **SYMBOLS)
+
+
 def sentences(unit, gamma, beta, learned_gamma, learned_beta):
-    """The "What this run shows" box for the sliders' γ, β on this unit's batch."""
+    """The "What this run shows" box for the sliders' γ, β on this unit's batch; a preselected unit
+    (``unit.picked``) is said to be cherry-picked."""
     y, _ = transform(unit.x_hat, gamma, beta)
     out = [t("gamma_beta.say_now", gamma=fmt_num(gamma), beta=fmt_num(beta), linear=fmt_pct(linear_share(y)),
              saturated=fmt_pct(saturated_share(y)), sat_x=fmt_num(SIGMOID_SATURATION_X, 2))]
@@ -134,11 +151,10 @@ def sentences(unit, gamma, beta, learned_gamma, learned_beta):
     else:
         out.append(t("gamma_beta.say_not_undone", mu=fmt_num(unit.mu), sigma=fmt_num(unit.sigma), **SYMBOLS))
     y_l, _ = transform(unit.x_hat, learned_gamma, learned_beta)
-    near = abs(learned_gamma - unit.sigma) < 0.1 * unit.sigma and abs(learned_beta - unit.mu) < 0.1 * unit.sigma
     out.append(t("gamma_beta.say_learned", gamma=fmt_num(learned_gamma), beta=fmt_num(learned_beta),
-                 linear=fmt_pct(linear_share(y_l)))
-               + (t("gamma_beta.say_learned_near") if near else
-                        t("gamma_beta.say_learned_far", ratio=fmt_num(learned_gamma / unit.sigma, 2), **SYMBOLS)))
+                 linear=fmt_pct(linear_share(y_l))) + learned_phrase(unit, learned_gamma, learned_beta))
+    if unit.picked:
+        out.append(t("gamma_beta.say_picked"))
     out.append(t("gamma_beta.say_learned_scale", **SYMBOLS))
     return out
 

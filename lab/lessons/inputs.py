@@ -121,7 +121,8 @@ def takeaways(axis, names, first_layers, records_bn, records_no_bn):
         out.append(t("inputs.tk_saturated", share=pct(sat[worst]), name=names[worst], x=x,
                      bn_share=pct(bn_sat), low=low))
     else:
-        out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x, low=low))
+        out.append(t("inputs.tk_not_saturated", share=pct(sat[worst]), x=x, low=low,
+                     sat_share=fmt_pct(SATURATED_SHARE)))
 
     # 2. Final test accuracy across the choices: the spread with and without BN, and its ratio.
     acc_bn = [last(r, "test_acc") for r in records_bn]
@@ -137,10 +138,12 @@ def takeaways(axis, names, first_layers, records_bn, records_no_bn):
         out.append(t("inputs.tk_ratio_both_flat"))
     elif s_bn < SPREAD_TIE:
         out.append(t("inputs.tk_ratio_flat", axis=axis_word))
+    elif s_no < SPREAD_TIE:
+        out.append(t("inputs.tk_ratio_only_bn", axis=axis_word, spread=fmt_num(100 * s_bn, 2)))
     elif s_no > s_bn:
         out.append(t("inputs.tk_ratio", ratio=fmt_num(s_no / s_bn), axis=axis_word))
     else:
-        out.append(t("inputs.tk_ratio_not", ratio=fmt_num(s_bn / max(s_no, 1e-12)), axis=axis_word))
+        out.append(t("inputs.tk_ratio_not", ratio=fmt_num(s_bn / s_no), axis=axis_word))
 
     # 3. The worst choice with BN against the best without it.
     worst_bn, best_no = min(acc_bn), max(acc_no)

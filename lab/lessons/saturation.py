@@ -14,6 +14,7 @@ SIGMAS = (0.05, 0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0)
 STEPS = (100, 300, 600)
 MORE = 1.5  # "clearly more": a ratio past this picks the stronger phrasing
 FLOOR = 0.01  # a share below 1% counts as none
+NOTABLE = 0.05  # from 5% on, a share is worth comparing
 
 
 def configs(activation, sigma, steps, seed):
@@ -66,32 +67,38 @@ def grad_phrase(r_no, r_bn):
     return "saturation.tk_grad_plain"
 
 
+def low_sentence(worst_no, worst_bn):
+    """The worst layers' shares (saturated, dead or ≤ 0) without and with BN, compared: the phrase fits the numbers."""
+    no, bn = _share(worst_no), _share(worst_bn)
+    if max(worst_no, worst_bn) < NOTABLE:
+        return t("saturation.tk_low_both_low", no=no, bn=bn, low=_share(NOTABLE))
+    if worst_bn < FLOOR:  # here worst_no ≥ NOTABLE
+        return t("saturation.tk_low_none", no=no, floor=_share(FLOOR))
+    if worst_no > MORE * worst_bn:
+        return t("saturation.tk_low_more", factor=fmt_num(worst_no / worst_bn), no=no, bn=bn)
+    if worst_bn > MORE * worst_no:
+        return t("saturation.tk_low_more_bn", no=no, bn=bn)
+    return t("saturation.tk_low_similar", no=no, bn=bn, more=fmt_num(MORE))
+
+
+def _share(v):  # small shares keep a decimal, so "0.6%" is not shown as "1%" next to "under 1%"
+    return fmt_pct(v, 1 if v < 0.1 else 0)
+
+
 def takeaways(activation, step, record_bn, record_no_bn):
     """The "What this run shows" sentences for the step on screen, built from the two runs' numbers."""
     out = []
     n = record_bn.n_layers
 
-    def share(v):  # small shares keep a decimal, so "0.6%" is not shown as "1%" next to "under 1%"
-        return fmt_pct(v, 1 if v < 0.1 else 0)
-
     def shares(values):
-        return t("saturation.list_sep").join(share(v) for v in values)
+        return t("saturation.list_sep").join(_share(v) for v in values)
 
     # 1. Saturated values (sigmoid, tanh) or dead units (ReLU-like) per layer at this step.
     measure, _, _, key = LOW_GRADIENT[activation]
     low_bn, low_no = at(record_bn, measure, step), at(record_no_bn, measure, step)
     out.append(t(key, step=step, n=n, no=shares(low_no), bn=shares(low_bn), x=fmt_num(threshold(activation), 3),
                  slope=fmt_num(LEAKY_SLOPE)))
-    worst_no, worst_bn = float(low_no.max()), float(low_bn.max())
-    if worst_no >= 0.05 and worst_bn < FLOOR:
-        out.append(t("saturation.tk_low_none", no=share(worst_no), floor=share(FLOOR)))
-    elif worst_no > MORE * worst_bn and worst_no >= 0.05:
-        out.append(t("saturation.tk_low_more", factor=fmt_num(worst_no / worst_bn),
-                     no=share(worst_no), bn=share(worst_bn)))
-    elif worst_bn > MORE * worst_no and worst_bn >= 0.05:
-        out.append(t("saturation.tk_low_more_bn", no=share(worst_no), bn=share(worst_bn)))
-    else:
-        out.append(t("saturation.tk_low_similar", no=share(worst_no), bn=share(worst_bn)))
+    out.append(low_sentence(float(low_no.max()), float(low_bn.max())))
 
     # 2. Vanishing gradients: how much of the last hidden layer's gradient norm is left at the first.
     g_bn, g_no = at(record_bn, "grad_z", step), at(record_no_bn, "grad_z", step)

@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 from apptest_util import all_text, no_exception, open_page
 
+from bn_core import build_model, load_data, train
 from lab.i18n import LANGS, translate
 from lab.lessons import covariate_shift as ics
 from lab.lessons import inputs, seeds
@@ -140,6 +141,8 @@ def shown_repeat(at, lang, n_measures):
     assert len(table) == n_measures
     verdicts = {translate(lang, k) for k in seeds.VERDICT_KEYS.values()}
     assert set(table.iloc[:, -1]) <= verdicts
+    means = table.iloc[:, 2].tolist() + table.iloc[:, 4].tolist()  # mean (lowest–highest) over the seeds
+    assert all("–" in m and m.count("(") + m.count("（") == 1 for m in means if m != "—")
     box = [m.value for m in at.markdown if str(m.value).startswith("- ")][-1]
     assert box.count("\n- ") + 1 >= n_measures
     said = {translate(lang, "seeds.verdict_within"), translate(lang, "seeds.verdict_beyond")}
@@ -206,3 +209,21 @@ def test_percentage_points_are_named_once_per_spread():
     assert seeds.spread_text(spread, "pp") == "70 (60–80) percentage points"
     assert seeds.spread_text(spread, "pct") == "70.0% (60.0%–80.0%)"
     assert seeds.spread_text(spread, "num") == "0.7 (0.6–0.8)"
+
+
+def test_a_seed_sets_the_weights_the_batches_and_the_split():
+    """What the repeat's caption says a seed changes (the bundled digits)."""
+
+    a, b = PAPER_NET.replace(steps=20, record_every=10), PAPER_NET.replace(steps=20, record_every=10, seed=1)
+    data_a, data_b = load_data(a), load_data(b)
+    assert not np.array_equal(data_a.y_train, data_b.y_train)  # another split
+    assert sorted(data_a.y_train.tolist() + data_a.y_test.tolist()) == sorted(data_b.y_train.tolist() +
+                                                                             data_b.y_test.tolist())  # same data
+    w_a = build_model(a, data_a.n_features, data_a.n_classes).hidden[0].linear.W
+    w_b = build_model(b, data_a.n_features, data_a.n_classes).hidden[0].linear.W
+    assert not np.array_equal(w_a, w_b)  # other initial weights
+    batches = {}
+    for config in (a, b):
+        labels = batches.setdefault(config.seed, [])
+        train(config, on_step=lambda step, model, labels=labels: labels.append(model.hidden[0].bn.batch_mean.sum()))
+    assert batches[0] != batches[1]  # other mini-batches (and weights) at every step
