@@ -21,7 +21,7 @@ STYLE = {
     "frozen_affine": (PALETTE[5], "dashdot", "cross", "|"),
     "affine_only": (PALETTE[3], "longdashdot", "star", "+"),
 }
-DIVERGED_SYMBOL = "x-thin-open"
+DIVERGED_SYMBOL = "x-thin-open"  # a run that diverged; BN's is a "+" so that both show where they coincide
 
 
 def line(x, y, series, name, mode="lines+markers", **kwargs):
@@ -35,8 +35,9 @@ def line(x, y, series, name, mode="lines+markers", **kwargs):
 def crosses(x, y, series, name):
     """Runs that diverged: an ✕ each, at height ``y``, in the series' colour."""
     color = STYLE[series][0]
+    symbol = "cross-thin-open" if series == "batch" else DIVERGED_SYMBOL
     return go.Scatter(x=x, y=[y] * len(x), mode="markers", name=name, legendgroup=series,
-                      marker=dict(symbol=DIVERGED_SYMBOL, size=13, color=color, line=dict(width=2, color=color)))
+                      marker=dict(symbol=symbol, size=13, color=color, line=dict(width=2, color=color)))
 
 
 def _percent_axis(fig, **kwargs):

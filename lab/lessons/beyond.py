@@ -171,6 +171,8 @@ class Run:
 
 @dataclass(frozen=True)
 class Result:
+    """One finished experiment as the page keeps it (a few tens of kB): its Runs in experiment_runs order."""
+
     name: str
     runs: tuple
     sizes: tuple = ()  # the network's layer sizes: inputs, hidden..., classes
