@@ -6,7 +6,7 @@ import lab.lessons.playground as pg
 from bn_core import CsvError, csv_columns, short_text
 from bn_core.data import MAX_CSV_BYTES, MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from lab import shell
-from lab.i18n import fmt_pct, t
+from lab.i18n import fmt_pct, t, translate
 from lab.lessons import challenges
 from lab.urlparams import KNOB_BY_URL
 
@@ -32,6 +32,9 @@ GROUPS = (("playground.group_data", ("data", "noise", "n", "prep")),
 def knobs(state, hidden=()):
     """Every knob of the experiment but the ``hidden`` ones (URL names), in four groups; each widget's value lives
     in state["pg_<url name>"] (a hidden knob's too: it is not drawn, and keeps its value from the URL)."""
+    for url in pg.CHOICE_KEYS:  # labelled in the user's language: after a language switch, map labels back
+        shell.keep_choice(pg.WIDGET + url, KNOB_BY_URL[url].choices,
+                          lambda lang, keys=pg.CHOICE_KEYS[url]: {v: translate(lang, k) for v, k in keys.items()})
     groups = [(title, [url for url in urls if url not in hidden]) for title, urls in GROUPS]
     groups = [(title, urls) for title, urls in groups if urls]
     if "mode" in hidden and not groups:

@@ -13,7 +13,7 @@ from bn_core import ConfigError, CsvError
 from lab import present as presentation
 from lab import runs
 from lab.figures.common import figure_data, projector
-from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, literal, t
+from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, current_lang, literal, t
 from lab.urlparams import MAX_SEED, PARAM_BY_URL, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
 
 URL_WARNINGS = "url_warnings"  # session key: garbage URL values the sidebar found, shown once by start_page
@@ -285,6 +285,23 @@ def data_table(fig):
     return table.rename(columns={"panel": t("common.data_panel"), "series": t("common.data_series")})
 
 
+def keep_choice(key, options, labels_in):
+    """Before a selectbox or radio whose option labels are translated: Streamlit's browser side sends back the
+    *label* of the chosen option, so right after a language switch the widget's value is the old language's label,
+    which no option has any more (Streamlit then returns the label itself). Map it back to its option, looking it
+    up in every language (``labels_in(lang)`` -> {option: label}); an unknown value is dropped (the default
+    returns)."""
+    state = st.session_state
+    if key not in state or state[key] is None or state[key] in options:
+        return
+    for lang in LANGS:
+        back = {label: option for option, label in labels_in(lang).items()}
+        if state[key] in back:
+            state[key] = back[state[key]]
+            return
+    del state[key]
+
+
 def predict(questions):
     """Predict, then look: each question (lab.lessons.questions) with its answers and none picked at first; once the
     student picks one, the answer this run supports, why (the run's numbers), whether it is the one picked, and a
@@ -293,8 +310,11 @@ def predict(questions):
         st.markdown(f"**{t('questions.title')}**")
         st.caption(t("questions.intro"))
         for q in questions:
-            labels = dict(q.options)  # a dict lookup: AppTest formats options after the run (DESIGN.md pitfalls)
-            picked = st.radio(q.text, list(labels), index=None, format_func=labels.get, key=f"predict_{q.key}",
+            labels = dict(q.options)  # a dict lookup: AppTest formats options after the run
+            # One widget per language: the browser sends back the label of a pick, which a language switch changes
+            # (see keep_choice); a prediction is simply asked again in the other language.
+            picked = st.radio(q.text, list(labels), index=None, format_func=labels.get,
+                              key=f"predict_{q.key}@{current_lang()}",
                               horizontal=True)
             if picked is not None:
                 verdict(q.verdict, picked, labels)

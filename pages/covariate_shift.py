@@ -5,7 +5,7 @@ from bn_core import PROBE_SIZE, ConfigError
 from lab import seed_panel, shell
 from lab.figures.common import BN_COLOR, NO_BN_COLOR
 from lab.figures.covariate_shift import accuracy_figure, drift_figure, layer_fans, unit_bands
-from lab.i18n import fmt_pct, t
+from lab.i18n import fmt_pct, t, translate
 from lab.lessons import common, questions
 from lab.lessons import covariate_shift as ics
 
@@ -55,6 +55,8 @@ n_units = with_cfg.hidden[-1]
 best = ics.default_unit(without_bn)
 common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
 unit_labels = {u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u) for u in range(n_units)}
+shell.keep_choice("ics_unit", range(n_units), lambda lang: {
+    u: translate(lang, "ics.unit_default" if u == best else "ics.unit_n", u=u) for u in range(n_units)})
 unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"), format_func=unit_labels.get)
 left, right = st.columns(2)
 pcts = [ics.unit_percentiles(r)[:, unit, :] for r in runs]

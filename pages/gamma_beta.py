@@ -7,7 +7,7 @@ from bn_core import PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigEr
 from lab import shell
 from lab.figures import backward as backward_fig
 from lab.figures.gamma_beta import learned_params, transform_histograms
-from lab.i18n import fmt_num, fmt_pct, t
+from lab.i18n import fmt_num, fmt_pct, t, translate
 from lab.lessons import backward as bw
 from lab.lessons import common, questions
 from lab.lessons import gamma_beta as gb
@@ -45,11 +45,15 @@ st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0]), dept
              width=config.hidden[0]))
 c1, c2 = st.columns(2)
 n_layers, n_units = len(xs), xs[0].shape[1]
+shell.keep_choice("gb_layer", range(n_layers),
+                  lambda lang: {i: translate(lang, "common.layer", n=i + 1) for i in range(n_layers)})
 layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",
                      format_func=dict(enumerate(common.layer_titles(n_layers))).get)
 best = gb.default_unit(record, layer)
 common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
 unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
+shell.keep_choice("gb_unit", range(n_units), lambda lang: {
+    u: translate(lang, "gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)})
 unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
                           format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
 unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)

@@ -54,6 +54,10 @@ st.latex(r"\begin{gathered} \mathrm{BN}(a z) = "
 st.markdown(t("inputs.math_caption", factor=fmt_num(lesson.truncated_variance_factor(), 3)))
 
 st.subheader(t("inputs.experiment"))
+for key, options, keys in (("inputs_axis", lesson.AXES, AXIS_KEYS),  # labels change with the language
+                            ("inputs_prep", lesson.choices("preprocessing"), CHOICE_KEYS),
+                            ("inputs_init", lesson.choices("init"), CHOICE_KEYS)):
+    shell.keep_choice(key, options, lambda lang, ks=keys, opts=options: {o: translate(lang, ks[o]) for o in opts})
 c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.4, 1])
 with c1:
     axis = st.radio(t("inputs.vary"), lesson.AXES, format_func=lambda a: translate(LANG, AXIS_KEYS[a]),

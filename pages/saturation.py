@@ -50,6 +50,8 @@ if "sat_activation" not in st.session_state:
     st.session_state.sat_activation = lesson.BASE.activation
     st.session_state.sat_sigma = lesson.DEFAULT_SIGMA[lesson.BASE.activation]
 c1, c2, c3 = st.columns([1, 1.6, 1])
+shell.keep_choice("sat_activation", ACTIVATIONS,
+                  lambda lang: {a: translate(lang, k) for a, k in ACTIVATION_KEYS.items()})
 with c1:
     activation = st.selectbox(t("saturation.activation"), ACTIVATIONS,
                               format_func=lambda a: translate(LANG, ACTIVATION_KEYS[a]), key="sat_activation",

@@ -28,7 +28,7 @@ from bn_core import TrainConfig
 from bn_core.data import MAX_CSV_BYTES, MAX_CSV_CLASSES, MAX_CSV_COLUMNS, MAX_CSV_ROWS
 from lab import shell
 from lab.i18n import LITERAL_LIMIT, literal, translate
-from lab.urlparams import MAX_SEED, PARAMS, SHELL_PARAMS, config_values
+from lab.urlparams import MAX_SEED, PARAM_BY_URL, PARAMS, SHELL_DEFAULTS, SHELL_PARAMS, config_values
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error::RuntimeWarning")]
 
@@ -215,8 +215,17 @@ URL_VALUES = {  # kind -> the value given to every parameter at once (each one i
 UNKNOWN_NAMES = {"zzz": "1", HOSTILE_TEXT["img"]: "x", "__proto__": HOSTILE_TEXT["link"]}  # ignored: no message
 
 
+def _hide_is_bad(raw):
+    """True when ``?hide=raw`` is not a comma list of knob names (an empty value hides nothing and is fine)."""
+    try:
+        PARAM_BY_URL["hide"].parse(raw)
+    except ValueError:
+        return True
+    return False
+
+
 def _defaults(lang):
-    base = {**config_values(TrainConfig()), "lang": lang, "seed": 0}
+    base = {**config_values(TrainConfig()), **SHELL_DEFAULTS, "lang": lang, "seed": 0}
     return {p.url: p.format(base[p.url]) for p in PARAMS}
 
 
@@ -229,7 +238,12 @@ def test_every_url_parameter_of_every_page(lesson, kind):
     at = deep_link(lesson.file, {**query, **UNKNOWN_NAMES}, locale={"en": "en-US", "zh": "zh-CN"}[lang])
     assert_usable(at, lang, lesson)  # an invalid lang falls back to the browser's language
     # one warning per parameter the page reads, naming it, its value (shortened, literal) and the default used
-    read = PARAMS if lesson == shell.PLAYGROUND else SHELL_PARAMS
+    read = [p for p in (PARAMS if lesson == shell.PLAYGROUND else SHELL_PARAMS) if p.url != "hide"]
+    if "hide" in query:  # a bad list of knobs to hide has no default to name: its warning says it is ignored
+        ignored = message_pattern(lang, "present.bad_param_ignored")
+        hide_raw = query["hide"][-1] if isinstance(query["hide"], list) else query["hide"]
+        said = [m.groupdict() for text in texts(at.warning) if (m := ignored.fullmatch(text))]
+        assert said == [dict(name=literal("hide"), value=literal(hide_raw))] or not _hide_is_bad(hide_raw)
     pattern = message_pattern(lang, "shell.bad_param")
     shown = [m.groupdict() for text in texts(at.warning) if (m := pattern.fullmatch(text))]
     raw = {url: v[-1] if isinstance(v, list) else v for url, v in query.items()}

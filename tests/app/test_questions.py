@@ -228,7 +228,7 @@ def page_questions(page, at, lang):
         b = lesson.BASE
         grid = lesson.grid("preprocessing", b.init, b.preprocessing, b.init_sigma, b.steps, 0)
         recs = runs.train_runs([c for pair in grid.values() for c in pair])
-        names = at.radio(key="predict_inputs_best").options  # the choices' labels, as the page shows them
+        names = at.radio(key=f"predict_inputs_best@{lang}").options  # the choices' labels, as the page shows them
         return q.inputs("preprocessing", names, recs[0::2], recs[1::2])
 
 
@@ -246,7 +246,7 @@ def test_a_lesson_page_asks_first_and_answers_from_its_run(page, lang):
     supports = translate(lang, "questions.supports", answer="").split("**")[0]
     assert not any(supports in b for b in boxes(at))  # nothing is said before an answer is picked
     for i, question in enumerate(asked):
-        radio = at.radio(key=f"predict_{question.key}")
+        radio = at.radio(key=f"predict_{question.key}@{lang}")
         assert radio.label == question.text and radio.value is None
         assert radio.options == list(question.options.values())
         verdict = question.verdict

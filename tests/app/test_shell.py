@@ -72,3 +72,22 @@ def test_home_lists_every_lesson():
     links = [el for el in at.get("page_link")]
     labels = {link.proto.label for link in links}
     assert {translate("en", f"{lesson.key}.title") for lesson in shell.LESSONS[1:]} <= labels
+
+
+def test_a_translated_choice_survives_a_language_switch(monkeypatch):
+    """The browser sends back the label of a chosen option; after a language switch that is the old language's
+    label. keep_choice maps it back before the widget is drawn, so no page ever sees a label as a value."""
+    import streamlit as st
+
+    from lab import shell
+    from lab.i18n import translate
+
+    labels_in = lambda lang: {v: translate(lang, f"playground.data_{v}") for v in ("digits", "xor")}  # noqa: E731
+    state = {"pg_data": translate("en", "playground.data_xor"), "pg_other": "zzz-not-a-label"}
+    monkeypatch.setattr(st, "session_state", state)
+    shell.keep_choice("pg_data", ("digits", "xor"), labels_in)
+    shell.keep_choice("pg_other", ("digits", "xor"), labels_in)
+    assert state == {"pg_data": "xor"}  # mapped back; an unknown value is dropped so the default returns
+    state["pg_data"] = translate("zh", "playground.data_digits")
+    shell.keep_choice("pg_data", ("digits", "xor"), labels_in)
+    assert state["pg_data"] == "digits"
