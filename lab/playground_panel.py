@@ -29,12 +29,17 @@ GROUPS = (("playground.group_data", ("data", "noise", "n", "prep")),
           ("playground.group_bn", ("bn", "bnpos", "bnmom", "eps")))
 
 
+def keep_choices():
+    """First thing on the page, before any knob is read: the knobs labelled in the user's language come back as the
+    old language's labels right after a language switch (shell.keep_choice): map them back to their values."""
+    for url, keys in pg.CHOICE_KEYS.items():
+        shell.keep_choice(pg.WIDGET + url, KNOB_BY_URL[url].choices,
+                          lambda lang, keys=keys: {v: translate(lang, k) for v, k in keys.items()})
+
+
 def knobs(state, hidden=()):
     """Every knob of the experiment but the ``hidden`` ones (URL names), in four groups; each widget's value lives
     in state["pg_<url name>"] (a hidden knob's too: it is not drawn, and keeps its value from the URL)."""
-    for url in pg.CHOICE_KEYS:  # labelled in the user's language: after a language switch, map labels back
-        shell.keep_choice(pg.WIDGET + url, KNOB_BY_URL[url].choices,
-                          lambda lang, keys=pg.CHOICE_KEYS[url]: {v: translate(lang, k) for v, k in keys.items()})
     groups = [(title, [url for url in urls if url not in hidden]) for title, urls in GROUPS]
     groups = [(title, urls) for title, urls in groups if urls]
     if "mode" in hidden and not groups:

@@ -12,6 +12,7 @@ from lab.lessons import timeline as tl
 from lab.runs import cached
 
 shell.start_page()
+playground_panel.keep_choices()
 state = st.session_state
 control = pg.TrainControl(state)
 bad = pg.sync_from_url(state, st.query_params)
