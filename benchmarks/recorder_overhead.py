@@ -61,7 +61,7 @@ def run(rounds=7, steps=2000):
     # Same model, same batches: the recorded run's final weights are the bare loop's (the recorder only reads).
     bare = bare_loop(config, data)
     for k, v in record.weights.items():
-        np.testing.assert_array_equal(v, bare.parameters()[k], err_msg=k)
+        np.testing.assert_array_equal(v, bare.state_dict()[k], err_msg=k)
     overheads = [a / b - 1 for a, b in zip(t_train, t_bare)]
     return {"steps": steps, "record_every": config.record_every, "snapshots": len(record.snapshots),
             "train_s": statistics.median(t_train), "bare_s": statistics.median(t_bare),
