@@ -97,7 +97,7 @@ def test_more_experiments_than_workers_wait_in_a_visible_queue():
             runs.stop(others, "other")
 
     (record,) = runs.train_runs([mine], on_progress=progress, follower="me")
-    assert seen[0] == 1  # every worker busy, one experiment queued before mine
+    assert seen[0] >= 1  # every worker busy, at least the other student's queued experiment before mine
     assert record.status == "finished" and pool.stats()["running"] <= pool.workers
 
 
