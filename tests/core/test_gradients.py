@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import bn_core as bc
+from bn_core.gradcheck import STEP as H  # central-difference step
+from bn_core.gradcheck import numerical_gradient
 
-H = 1e-6  # central-difference step: truncation error O(H²) ~ 1e-12, rounding error ~ 1e-16/H ~ 1e-10
 TOL = 1e-6
 
 
@@ -18,17 +19,8 @@ def rel_error(analytic, numeric):
 
 
 def numeric_grad(f, x, h=H):
-    """∂f/∂x by central differences; f() reads x, which is perturbed in place and restored."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f()
-        x[i] = old - h
-        f_minus = f()
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+    """∂f/∂x by central differences (bn_core.gradcheck, which the γ/β lesson's live check uses too)."""
+    return numerical_gradient(f, x, h=h)
 
 
 @pytest.fixture
