@@ -74,3 +74,19 @@ def english_test_process():
     import streamlit as st
 
     st.session_state["lang"] = "en"
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """The bytes of a file an AppTest run served (an image, a download), looked up by the element's url."""
+    from streamlit.testing.v1 import app_test
+
+    stores = []
+
+    class Recording(app_test.MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return lambda url: stores[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0]).content

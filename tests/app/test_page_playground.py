@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from apptest_util import all_text, no_exception, open_page
-from streamlit.testing.v1 import app_test
 
 import lab.lessons.playground as pg
 from bn_core import RunRecord, TrainConfig, load_data, train_steps
@@ -209,18 +208,9 @@ def test_coming_back_to_the_page_keeps_the_settings():
     assert at.slider(key="pg_depth").value == 2
 
 
-def test_the_csv_export_downloads_every_record(monkeypatch):
-    stores = []
-
-    class Recording(app_test.MemoryMediaFileStorage):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            stores.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+def test_the_csv_export_downloads_every_record(media):
     at = open_page(PAGE, "en", query=SMALL)
-    file_id = at.download_button(key="pg_export").proto.url.rsplit("/", 1)[-1].split(".")[0]
-    frame = pd.read_csv(io.BytesIO(stores[-1].get_file(file_id).content))
+    frame = pd.read_csv(io.BytesIO(media(at.download_button(key="pg_export").proto.url)))
     assert list(frame.columns[:7]) == ["run", "step", "train_loss", "train_acc", "test_loss", "test_acc", "layer"]
     assert set(frame["run"]) == {"with_bn", "without_bn"}
     assert sorted(set(frame["step"])) == list(range(0, 61, 10))

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 from apptest_util import ROOT, TIMEOUT, no_exception
 from PIL import Image
-from streamlit.testing.v1 import AppTest, app_test
+from streamlit.testing.v1 import AppTest
 from test_browser import READY, browser, running_server  # noqa: F401 -- the browser fixture, a server of our own
 
 from lab import present as presentation
@@ -53,20 +53,6 @@ def markdowns(at):
 def qr_images(at):
     """The images on the page (each has a url and a caption)."""
     return [img for element in at.get("image") for img in element.proto.imgs]
-
-
-@pytest.fixture
-def media(monkeypatch):
-    """The files the app served (images): (storages created, a lookup of an element's url)."""
-    stores = []
-
-    class Recording(app_test.MemoryMediaFileStorage):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            stores.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
-    return lambda url: stores[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
 
 
 def pixels(png):
