@@ -45,6 +45,13 @@ class BatchNormCache(NamedTuple):
     eps: float
 
 
+def affine(x, scale, shift):
+    """x·scale + shift per feature, in one new array."""
+    y = x * scale
+    y += shift
+    return y
+
+
 def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """Train-mode BN: normalize with the batch mean and the biased batch variance, then scale and shift.
 
@@ -162,21 +169,23 @@ class BatchNorm1d:
         """``update_stats=False`` normalizes with batch statistics but leaves the running ones untouched (probing)."""
         self.x = x
         if not self.training:
-            scale, shift = self.fold()
             self._cache = None
-            y = x * scale
-            y += shift
-            return y
+            return affine(x, *self.fold())
         y, self._cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
         if update_stats:
-            n = x.shape[0]
-            m = self.momentum
-            mu, var = self._cache.mu, self._cache.var
+            self.update_running(self._cache.mu, self._cache.var, x.shape[0])
+        return y
+
+    def update_running(self, mean=None, var=None, n=None):
+        """The exponential moving average of the statistics given: ``var`` is a biased batch variance of ``n``
+        examples, and the running variance takes it unbiased (× n/(n−1)), as PyTorch does."""
+        m = self.momentum
+        if mean is not None:
             self.running_mean *= 1 - m
-            self.running_mean += m * mu
+            self.running_mean += m * mean
+        if var is not None:
             self.running_var *= 1 - m
             self.running_var += (m * n / (n - 1)) * var
-        return y
 
     def backward(self, dy):
         if self._cache is None:

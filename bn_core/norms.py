@@ -15,7 +15,7 @@ forward(x, update_stats), backward(dy), params/grads), so the MLP, the trainer a
 """
 import numpy as np
 
-from .layers import BatchNorm1d, LayerNorm1d, _check_batch, column_sums
+from .layers import BatchNorm1d, LayerNorm1d, _check_batch, affine, column_sums
 
 NORMS = ("batch", "layer", "mean_only", "var_only", "noisy", "frozen_affine", "affine_only")
 # These subtract the batch mean, which cancels the bias of a linear layer right before them (the MLP drops it).
@@ -27,22 +27,6 @@ NOISE_SHIFT = (-0.5, 0.5)
 NOISE_SCALE = (1.0, 1.25)
 
 
-def _update_running(bn, mu=None, var=None, n=None):
-    """The EMA update of BatchNorm1d (unbiased variance into the running variance) for the statistics given."""
-    m = bn.momentum
-    if mu is not None:
-        bn.running_mean *= 1 - m
-        bn.running_mean += m * mu
-    if var is not None:
-        bn.running_var *= 1 - m
-        bn.running_var += (m * n / (n - 1)) * var
-
-
-def _affine(x, scale, shift):
-    y = x * scale
-    y += shift
-    return y
-
 
 # --- mean-only BN ---------------------------------------------------------------------------------------------
 
@@ -52,7 +36,7 @@ def mean_only_forward(x, gamma, beta):
     _check_batch(x)
     mu = column_sums(x) * (1.0 / x.shape[0])
     xc = x - mu
-    return _affine(xc, gamma, beta), (xc, gamma, mu)
+    return affine(xc, gamma, beta), (xc, gamma, mu)
 
 
 def mean_only_backward(dy, cache):
@@ -71,10 +55,10 @@ class MeanOnlyBatchNorm1d(BatchNorm1d):
         self.x = x
         if not self.training:
             self._cache = None
-            return _affine(x, *self.fold())
+            return affine(x, *self.fold())
         y, self._cache = mean_only_forward(x, self.gamma, self.beta)
         if update_stats:
-            _update_running(self, mu=self._cache[2])
+            self.update_running(mean=self._cache[2])
         return y
 
     def backward(self, dy):
@@ -99,7 +83,7 @@ def var_only_forward(x, gamma, beta, eps=1e-5):
     var = column_sums(xc * xc) * inv_n
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat = x * inv_std
-    return _affine(x_hat, gamma, beta), (x_hat, gamma, inv_std, xc, var)
+    return affine(x_hat, gamma, beta), (x_hat, gamma, inv_std, xc, var)
 
 
 def var_only_backward(dy, cache):
@@ -120,10 +104,10 @@ class VarianceOnlyBatchNorm1d(BatchNorm1d):
         self.x = x
         if not self.training:
             self._cache = None
-            return _affine(x, *self.fold())
+            return affine(x, *self.fold())
         y, self._cache = var_only_forward(x, self.gamma, self.beta, self.eps)
         if update_stats:
-            _update_running(self, var=self._cache[4], n=x.shape[0])
+            self.update_running(var=self._cache[4], n=x.shape[0])
         return y
 
     def backward(self, dy):
