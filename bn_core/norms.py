@@ -116,8 +116,7 @@ class VarianceOnlyBatchNorm1d(BatchNorm1d):
         dx, self.dgamma[...], self.dbeta[...] = var_only_backward(dy, self._cache)
         return dx
 
-    def fold(self):
-        return self.gamma / np.sqrt(self.running_var + self.eps), self.beta.copy()
+    # fold(): BatchNorm1d's, with running_mean at 0 (never updated): γ/√(running_var + ε), β
 
 
 # --- noisy BN -------------------------------------------------------------------------------------------------

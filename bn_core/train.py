@@ -99,7 +99,8 @@ def max_records(config):
 def keep_weights_every_record(model, config):
     """True when the model is small enough that keeping its weights at every record stays within
     RECORD_WEIGHTS_BUDGET numbers for the whole run."""
-    n_numbers = sum(v.size for v in model.state_dict().values())
+    running = [a for bn in model.batchnorms() if hasattr(bn, "running_mean") for a in (bn.running_mean, bn.running_var)]
+    n_numbers = sum(v.size for v in model.parameters().values()) + sum(a.size for a in running)
     return n_numbers * max_records(config) <= RECORD_WEIGHTS_BUDGET
 
 

@@ -55,10 +55,6 @@ class BoundedCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
-    def __len__(self):
-        with self._lock:
-            return len(self._items)
-
 
 MAX_CACHED_RUNS = 48  # a run is ~0.3-3 MB (records + weights): ~100 MB at most
 finished_runs = BoundedCache(MAX_CACHED_RUNS)

@@ -12,6 +12,7 @@ import numpy as np
 from bn_core import TrainConfig
 from lab.i18n import fmt_pct, t
 from lab.lessons import playground as pg
+from lab.lessons.common import last
 from lab.urlparams import KNOB_BY_URL, config_values, parse_query
 
 OPENED = "pg_challenge"  # session key: the challenge whose starting knobs the widgets hold
@@ -66,9 +67,8 @@ def best_acc(record):
 
 def final_acc(record):
     """The last finite recorded test accuracy; a diverged run has none (its model is broken): chance level."""
-    acc = record.metric("test_acc")
-    acc = acc[np.isfinite(acc)]
-    return chance(record) if record.divergence is not None or not len(acc) else float(acc[-1])
+    acc = last(record, "test_acc")
+    return chance(record) if record.divergence is not None or not np.isfinite(acc) else acc
 
 
 def progress(value, start, target):

@@ -18,7 +18,6 @@ from bn_core import (
     INITS,
     PREPROCESSING,
     CsvError,
-    TrainConfig,
     load_csv_dataset,
 )
 from lab.i18n import fmt_num, fmt_pct, t
@@ -337,8 +336,3 @@ def seed_comparisons(groups, run_ids):
                           [seeds.final(g[b], metric) for g in groups])
             for name, kind, metric in ((t("playground.seed_acc"), "pct", "test_acc"),
                                        (t("playground.seed_loss"), "num", "test_loss"))]
-
-
-def default_query():
-    """The knob query of the default experiment."""
-    return config_to_query(TrainConfig())

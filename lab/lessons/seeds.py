@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lab.i18n import fmt_num, fmt_pct, t
+from lab.lessons.common import last
 
 N_SEEDS = 5
 KINDS = ("pct", "pp", "num")  # an accuracy (a share), a difference of accuracies, or a plain number
@@ -33,9 +34,7 @@ def per_seed(configs, seed):
 
 def final(record, metric):
     """A finished run's last recorded ``metric``; NaN for a run that diverged, stopped or has no record."""
-    if record is None or record.status != "finished" or not record.snapshots:
-        return float("nan")
-    return float(record.metric(metric)[-1])
+    return last(record, metric) if record is not None and record.status == "finished" else float("nan")
 
 
 @dataclass(frozen=True)
