@@ -177,6 +177,9 @@ class _Follow:
     def update(self):
         """Read the latest value; True once the task is over (done, stopped, failed)."""
         if self.job is None:  # another replica trains it: its progress, then its result, come from the store
+            if time.monotonic() - self._shared < PROGRESS_EVERY:  # it writes progress that often: read no more
+                return False
+            self._shared = time.monotonic()
             final = self.store.get(self.task.key)
             if final is not None:
                 self.value = final
@@ -190,23 +193,30 @@ class _Follow:
             job.touch(self.follower)
         if job.latest is not None:
             self.value = job.latest
-        if job.state == "failed":
-            raise job.error
         if job.state in pool_module.ACTIVE:
             self._share_progress()
             return False
+        self.release()
+        if job.state == "failed":
+            raise job.error
         if job.state == "done" and self.value is not None and self.task.done_of(self.value):
             _keep(self.task, self.value)
-        if self.store is not None:
-            self.store.release(self.task.key, OWNER)
         return True
 
+    def release(self):
+        """Give up this replica's claim on the training, once its job is over (finished, failed or cancelled)."""
+        if self.store is not None and self.job is not None and self.job.state not in pool_module.ACTIVE:
+            self.store.release(self.task.key, OWNER)
+
     def _share_progress(self):
-        if self.store is None or self.value is None or time.monotonic() - self._shared < PROGRESS_EVERY:
+        """While the job is queued or running: renew the claim (a queued job keeps it too) and, once there is a
+        value, put a copy in the store for other replicas — at most every PROGRESS_EVERY seconds."""
+        if self.store is None or time.monotonic() - self._shared < PROGRESS_EVERY:
             return
         self._shared = time.monotonic()
-        self.store.lease(self.task.key, OWNER, LEASE_TTL)  # renew
-        self.store.put_progress(self.task.key, self.value)
+        self.store.lease(self.task.key, OWNER, LEASE_TTL)
+        if self.value is not None:
+            self.store.put_progress(self.task.key, self.value)
 
     def ahead(self):
         return 0 if self.job is None else training_pool().queue_position(self.job)
@@ -223,25 +233,29 @@ def run_tasks(tasks, on_progress=None, follower=None):
                for i, task in enumerate(tasks) if values[i] is None}
     todo = list(follows)
     total = sum(tasks[i].total for i in todo) or 1
-    while follows:
-        for i in list(follows):
-            over = follows[i].update()
-            values[i] = follows[i].value
-            if over:
-                del follows[i]
-        if not follows:
-            break
-        if on_progress is not None:
-            current = min(follows)
-            done = sum(_steps(tasks[i], values[i]) if i in follows else tasks[i].total for i in todo)
-            on_progress(Progress(list(values), min(1.0, done / total), current,
-                                 _steps(tasks[current], values[current]), tasks[current].total,
-                                 follows[current].ahead()))
-        job = next((f.job for f in follows.values() if f.job is not None), None)
-        if job is not None:
-            job.wait(POLL)
-        else:
-            time.sleep(POLL)
+    try:
+        while follows:
+            for i in list(follows):
+                over = follows[i].update()
+                values[i] = follows[i].value
+                if over:
+                    del follows[i]
+            if not follows:
+                break
+            if on_progress is not None:
+                current = min(follows)
+                done = sum(_steps(tasks[i], values[i]) if i in follows else tasks[i].total for i in todo)
+                on_progress(Progress(list(values), min(1.0, done / total), current,
+                                     _steps(tasks[current], values[current]), tasks[current].total,
+                                     follows[current].ahead()))
+            job = next((f.job for f in follows.values() if f.job is not None), None)
+            if job is not None:
+                job.wait(POLL)
+            else:
+                time.sleep(POLL)
+    finally:  # interrupted (a rerun, Stop) or failed: trainings over by now release their claims in the store
+        for f in follows.values():
+            f.release()
     return values
 
 
@@ -266,15 +280,23 @@ def train_runs(configs, data=None, on_progress=None, follower=None):
 
 def warm_up(configs):
     """Train these configs in the background at the lowest priority (a student's request goes first), so the first
-    student of the day does not wait; each finished run is kept like any other."""
+    student of the day does not wait; each finished run is kept like any other. A config another replica has
+    claimed in the store is left to it."""
+    store = run_store()
+
     def keep_when_done(task, job):
         while job.state in pool_module.ACTIVE:
-            job.wait(5.0)
-        if job.state == "done" and job.latest is not None:
+            job.wait(LEASE_TTL / 3)
+            if store is not None:
+                store.lease(task.key, OWNER, LEASE_TTL)  # still ours while it waits its turn or trains
+        if job.state == "done" and job.latest is not None and task.done_of(job.latest):
             _keep(task, job.latest)
+        if store is not None:
+            store.release(task.key, OWNER)
 
     for task in config_tasks(configs):
-        if cached(task.key) is None:
-            job = training_pool().request(task.key, partial(_announced, task.start, task.key), total=task.total,
-                                          priority=pool_module.BACKGROUND, publish=task.publish)
-            threading.Thread(target=keep_when_done, args=(task, job), daemon=True, name="warm-up").start()
+        if cached(task.key) is not None or (store is not None and not store.lease(task.key, OWNER, LEASE_TTL)):
+            continue
+        job = training_pool().request(task.key, partial(_announced, task.start, task.key), total=task.total,
+                                      priority=pool_module.BACKGROUND, publish=task.publish)
+        threading.Thread(target=keep_when_done, args=(task, job), daemon=True, name="warm-up").start()

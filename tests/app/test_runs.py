@@ -102,9 +102,11 @@ def test_more_experiments_than_workers_wait_in_a_visible_queue():
 
 
 def test_an_error_in_a_task_reaches_the_page():
+    bad = TINY.replace(batch_size=1)
     with pytest.raises(Exception) as info:
-        runs.train_runs([TINY.replace(batch_size=1)])  # BN with a batch of one cannot train
+        runs.train_runs([bad])  # BN with a batch of one cannot train
     assert getattr(info.value, "code", None) == "batch_of_one"
+    assert runs.run_store().lease(bad, "another replica", 5.0)  # the failed training's claim was given up
 
 
 def test_a_page_and_another_session_follow_one_training():
