@@ -107,7 +107,10 @@ def takeaways(activation, step, record_bn, record_no_bn):
     if n >= 2 and np.isfinite(r_bn) and np.isfinite(r_no) and r_bn > 0 and r_no > 0:
         out.append(t(grad_phrase(r_no, r_bn), **params))
 
-    # 3. What it does to learning.
+    # 3. What it does to learning: "after {steps} steps" holds only for runs that trained them all (a diverged run
+    # is reported, with its step, above the charts).
+    if not record_bn.status == record_no_bn.status == "finished":
+        return out
     acc_bn, acc_no = last(record_bn, "test_acc"), last(record_no_bn, "test_acc")
     params = dict(steps=record_bn.config.steps, bn=fmt_pct(acc_bn, 1), no=fmt_pct(acc_no, 1),
                   gap=fmt_num(100 * abs(acc_bn - acc_no), 2))

@@ -170,3 +170,14 @@ def test_a_diverged_run_is_reported_with_its_step_and_fix():
     warnings = " ".join(w.value for w in at.warning)
     assert "diverged at step" in warnings and EN("common.diverged_fix") in warnings
     assert len(at.get("plotly_chart")) == 5
+
+
+def test_the_accuracy_sentence_needs_two_runs_that_trained_every_step():
+    """"After N steps ... reaches X%" is false for a run that diverged earlier: then it is not said."""
+    bn, no = lesson.configs("relu", 3.0, 20, 0)
+    record_bn, record_no = train(bn.replace(record_every=10)), train(no.replace(record_every=10))
+    assert record_no.divergence is not None and record_bn.status == "finished"
+    said = lesson.takeaways("relu", 0, record_bn, record_no)
+    fine = lesson.takeaways("relu", 0, record_bn, record_bn)  # two finished runs: the accuracy sentence comes last
+    assert len(fine) == len(said) + 1 and fine[:-1] != [] and fine[-1] not in said
+    assert str(bn.steps) in fine[-1] and "%" in fine[-1]
