@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,34 +25,11 @@ from bn_core import RunRecord, train_steps
 from bn_core.record import Snapshot
 from lab import pool as pool_module
 from lab import store as store_module
+from lab.caches import BoundedCache
 
 POLL = 0.25  # seconds between progress updates while waiting
 LEASE_TTL = 30.0  # seconds a replica's claim on a training lasts without renewal
 PROGRESS_EVERY = 1.0  # seconds between progress copies put in the store for other replicas
-
-
-class BoundedCache:
-    """A process-wide, thread-safe mapping that keeps its ``maxsize`` most recently used entries (sessions run in
-    threads of one process). Values are shared between sessions: treat them as read-only."""
-
-    def __init__(self, maxsize):
-        self.maxsize = maxsize
-        self._items = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
 
 
 MAX_CACHED_RUNS = 48  # a run is ~0.3-3 MB (records + weights): ~100 MB at most

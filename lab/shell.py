@@ -12,6 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from bn_core import ConfigError, CsvError
 from lab import present as presentation
 from lab import runs
+from lab.caches import sendable
 from lab.figures.common import figure_data, projector
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, current_lang, literal, t
 from lab.urlparams import MAX_SEED, PARAM_BY_URL, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
@@ -175,10 +176,11 @@ def qr_code():
 
 def plotly_chart(fig, where=None, **kwargs):
     """st.plotly_chart (or ``where.plotly_chart``, e.g. a column or an st.empty slot), with text and lines made
-    larger for a projector in presentation mode."""
-    if is_presenting():
-        fig = projector(fig, presentation.FIGURE_SCALE)
-    return (where or st).plotly_chart(fig, **kwargs)
+    larger for a projector in presentation mode; a cached figure is sent in the plain form made once
+    (lab/caches.py)."""
+    presenting = is_presenting()
+    ready = sendable(fig, presenting, lambda f: projector(f, presentation.FIGURE_SCALE) if presenting else f)
+    return (where or st).plotly_chart(ready, **kwargs)
 
 
 def takeaways(sentences):

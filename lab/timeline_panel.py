@@ -33,10 +33,9 @@ def histograms(fig, records, step, key):
     """A per-layer histogram figure (lab.figures.common.layer_histograms, at ``step``) with Play: the browser
     animates it over the recorded steps without asking the server."""
     steps, hists = tl.frames(records, common.recorded_steps(*records))
-    fig = with_play(fig, steps, hists, [t("common.step_title", step=s) for s in steps],
-                    {"play": t("common.play"), "pause": t("common.pause")})
-    fig.update_layout(title_text=t("common.step_title", step=step))
-    shell.chart(fig, key)
+    shell.chart(with_play(fig, steps, hists, [t("common.step_title", step=s) for s in steps],
+                          {"play": t("common.play"), "pause": t("common.pause")}, t("common.step_title", step=step)),
+                key)
 
 
 def gamma_beta(record, step, key):

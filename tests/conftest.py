@@ -88,5 +88,20 @@ def media(monkeypatch):
             super().__init__(*args, **kwargs)
             stores.append(self)
 
+    managers = []
+
+    class RecordingManager(app_test.MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
     monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
-    return lambda url: stores[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
+    monkeypatch.setattr(app_test, "MediaFileManager", RecordingManager)
+
+    def read(url_or_button):
+        """``url_or_button``: a url, or a download button (a deferred one makes its file now, as a click would)."""
+        url = url_or_button
+        if not isinstance(url, str):
+            url = url.proto.url or managers[-1].execute_deferred(url.proto.deferred_file_id)
+        return stores[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
+    return read

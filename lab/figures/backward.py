@@ -5,11 +5,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, PALETTE, finite, style
 
 IGNORING_COLOR = PALETTE[3]
 
 
+@figure_builder
 def gradient_check(numerical, analytic, ignoring, labels):
     """∂ℓ/∂x_i per example: the chain rule's and the ignoring gradient's against the numerical one. A right gradient
     lies on the diagonal. ``labels``: x, y, analytic, ignoring, diagonal."""
@@ -30,6 +32,7 @@ def gradient_check(numerical, analytic, ignoring, labels):
     return style(fig, height=420)
 
 
+@figure_builder
 def bias_growth(steps, biases, losses, names, labels):
     """Two panels over the training steps: the mean |b| over the hidden units, and the loss on a fixed batch — one
     line per run (true BN first, then the ignoring gradient). The loss axis starts at 0, so rounding-level wiggles

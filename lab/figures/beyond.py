@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, NO_BN_COLOR, PALETTE, finite, style
 
 # series -> (colour, dash, marker symbol, bar pattern)
@@ -44,6 +45,7 @@ def _percent_axis(fig, **kwargs):
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], **kwargs)
 
 
+@figure_builder
 def lr_figure(runs, names, text):
     """Final test accuracy against the learning rate (log axis), one line per series over its finished runs; a
     diverged run is an ✕ at 0, and a dotted vertical line in the series' colour marks its largest stable rate.
@@ -71,6 +73,7 @@ def lr_figure(runs, names, text):
     return fig
 
 
+@figure_builder
 def batch_figure(runs, spread, names, text):
     """Left: test error against the batch size (log axis), one line per series, a diverged run an ✕ at 100%.
     Right (when ``spread`` is given): how far the batch mean and variance of BN's input miss the population's
@@ -104,6 +107,7 @@ def batch_figure(runs, spread, names, text):
     return style(fig, height=440)
 
 
+@figure_builder
 def accuracy_figure(runs, names, title, x_title, y_title):
     """Test accuracy against the step, one line per run in its series' style."""
     fig = go.Figure()
@@ -114,6 +118,7 @@ def accuracy_figure(runs, names, title, x_title, y_title):
     return style(fig, height=380)
 
 
+@figure_builder
 def panel_lines(runs, key, panel_titles, y_title, x_title, names, log_y=False, x_key=None, columns=None):
     """One subplot per panel, one line per run in its series' style: ``run.arrays[key]`` is (records, panels), or
     ``key`` is a tuple of array names, one (records,) array per panel.
@@ -141,6 +146,7 @@ def panel_lines(runs, key, panel_titles, y_title, x_title, names, log_y=False, x
     return style(fig, height=360)
 
 
+@figure_builder
 def ablation_bars(runs, names, x_title):
     """Final test accuracy per variant, one bar each in its series' colour and hatching; a run that did not finish
     gets no bar."""

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import HIST_EDGES, PERCENTILES, activation_derivative, activation_forward
+from lab.caches import figure_builder
 
 # Okabe & Ito's colour-blind-safe palette. "With BN" is blue and "without BN" vermillion everywhere.
 BN_COLOR = "#0072B2"
@@ -89,11 +90,12 @@ OTHER_SYMBOLS = ("square", "triangle-up", "diamond", "star")  # runs beyond with
 STEP_LINE = dict(color="#555", dash="dot", width=1.5)
 
 
+@figure_builder
 def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE, step=None):
     """Loss and accuracy vs step, one colour and marker symbol per run: train dashed, test solid.
 
     ``titles``: (loss title, accuracy title); ``axis``: dict of x/loss/accuracy axis titles and the
-    "train"/"test" words; ``divergence_text(record)`` labels a diverged run's marker; ``step``: a step to mark
+    "train"/"test" words; ``divergence_text`` labels a diverged run's marker, its ``{step}`` filled in; ``step``: a step to mark
     (a dotted line, and each run's test value at its last record up to that step)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
     for i, (record, name, color) in enumerate(zip(records, names, colors)):
@@ -117,7 +119,7 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
                                                          line=dict(color="#222", width=1.5))), row=1, col=col)
         if divergence_text is not None and record.divergence is not None:
             for col in (1, 2):
-                mark_divergence(fig, record, divergence_text(record), row=1, col=col)
+                mark_divergence(fig, record, divergence_text.format(step=record.divergence.step), row=1, col=col)
     if step is not None:
         for col in (1, 2):
             fig.add_vline(x=step, line=STEP_LINE, row=1, col=col)
@@ -127,6 +129,7 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
     return style(fig, height=400)
 
 
+@figure_builder
 def layer_histograms(hists, names, activation, layer_titles, axis, colors=PALETTE):
     """Per hidden layer, the activation-input histogram of each run on shared axes, the activation function and
     its derivative drawn over it (right axis).
@@ -168,6 +171,7 @@ def shares(counts):
     return counts / counts.sum() if counts.sum() > 0 else counts
 
 
+@figure_builder
 def percentile_band(steps, percentiles, name, color, y_title, x_title, title=None):
     """The paper's Figure 1 (b, c) style: the median as a line, the 15th-85th percentile band around it."""
     pct = np.asarray(percentiles, float)
@@ -185,6 +189,7 @@ def percentile_band(steps, percentiles, name, color, y_title, x_title, title=Non
     return style(fig, height=340)
 
 
+@figure_builder
 def per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=PALETTE, log_y=False):
     """One subplot per hidden layer, one line per run: e.g. saturated share or gradient norm vs step.
 

@@ -7,9 +7,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import PERCENTILES
+from lab.caches import figure_builder
 from lab.figures.common import finite, per_layer_lines, percentile_band, run_style, style
 
 
+@figure_builder
 def accuracy_figure(records, names, colors, title, x_title, y_title, target=None, target_text=""):
     """Figure 1 (a): test accuracy vs step, one line per run, and a dotted line at ``target``."""
     fig = go.Figure()
@@ -37,6 +39,7 @@ def band_range(percentile_sets, pad=0.05):
     return [lo - margin, hi + margin]
 
 
+@figure_builder
 def unit_bands(steps, unit_pcts, names, colors, y_title, x_title, titles):
     """Figure 1 (b, c): one unit's {15, 50, 85}th percentiles over training, one figure per run, same y axis.
 
@@ -54,6 +57,7 @@ def unit_bands(steps, unit_pcts, names, colors, y_title, x_title, titles):
 FANS = ((1, 99, 0.15), (15, 85, 0.35))  # nested bands (low, high percentile, opacity), as TensorBoard draws them
 
 
+@figure_builder
 def layer_fans(steps, dists, names, colors, layer_titles, y_title, x_title):
     """TensorBoard-like distributions: per run (row) and hidden layer (column), nested 1–99% and 15–85% bands of
     all units' sigmoid inputs and the median line over training. ``dists``: per run, a list of per-layer
@@ -85,6 +89,7 @@ def layer_fans(steps, dists, names, colors, layer_titles, y_title, x_title):
     return fig
 
 
+@figure_builder
 def drift_figure(steps, drift, names, colors, layer_titles, y_title, x_title):
     """The drift per layer over training, one line per run, on a log axis (lab.figures.per_layer_lines).
 

@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bn_core import sigmoid
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, finite, style
 
 X_COLOR = "#555"  # the original BN input x, drawn as an outline over y
@@ -40,6 +41,7 @@ def _bars(fig, values, edges, name, color, col, outline=False):
                       row=1, col=col)
 
 
+@figure_builder
 def transform_histograms(x_hat, y, s, x, titles, names, axis, linear_y=1.0):
     """Three panels: x̂, then y = γx̂ + β with the original x outlined over it and the linear region |y| < linear_y
     shaded, then sigmoid(y) with the sigmoid's linear region shaded.
@@ -69,6 +71,7 @@ def transform_histograms(x_hat, y, s, x, titles, names, axis, linear_y=1.0):
     return fig
 
 
+@figure_builder
 def learned_params(steps, gammas, betas, unit_layer, unit, names, layer_titles, axis, low=10, high=90):
     """Rows γ and β, a column per hidden layer: the median over units and the ``low``–``high`` percentile band over
     training, the picked unit's own line (in its layer), and the plain-normalization value (γ = 1, β = 0) dotted.

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, NO_BN_COLOR, finite, style
 
 BATCH_COLOR = "#868e96"  # what one mini-batch said: grey dots
@@ -16,6 +17,7 @@ TRAIN_RANDOM_COLOR = "#f59f00"
 TRAIN_SAME_COLOR = NO_BN_COLOR
 
 
+@figure_builder
 def mode_probabilities(probs, names, x_title, y_title, colors=(TRAIN_RANDOM_COLOR, TRAIN_SAME_COLOR, EVAL_COLOR)):
     """One test example's softmax probability per class, one group of bars per way of running it
     (train mode with random companions, train mode with same-digit companions, eval mode)."""
@@ -27,6 +29,7 @@ def mode_probabilities(probs, names, x_title, y_title, colors=(TRAIN_RANDOM_COLO
     return style(fig, height=380)
 
 
+@figure_builder
 def ema_trace(trace, titles, names, x_title):
     """One unit over training, for its mean (left) and variance (right): each mini-batch's value (grey dots), the
     running average (blue line) and the population statistics of the network at that step (green markers).
@@ -70,6 +73,7 @@ def _y_range(trace, stat, pad=0.12):
     return lo - pad * span, hi + pad * span
 
 
+@figure_builder
 def momentum_sweep(sweep, chosen, titles, names, x_title, gap_title, acc_title):
     """Left: how far the final running statistics are from the population statistics, per BN momentum (log axes).
     Right: the test accuracy each momentum's statistics give in eval mode, and the population statistics' line.
@@ -102,6 +106,7 @@ def momentum_sweep(sweep, chosen, titles, names, x_title, gap_title, acc_title):
     return style(fig, height=400)
 
 
+@figure_builder
 def cost_bars(costs, labels, y_title, title):
     """Operations per example that BN costs at inference, three ways (Algorithm 2 as written, a fixed scale and
     shift, folded into the linear layer), with the count on each bar. ``costs``: bn_core.inference_cost."""

@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, NO_BN_COLOR, PALETTE, RUN_PATTERN, finite, style
 
 DASHES = ("solid", "dash", "dot", "dashdot")
@@ -31,6 +32,7 @@ def x_limit(*arrays, floor=5.0):
     return max(floor, 1.05 * widest)
 
 
+@figure_builder
 def first_layer_histograms(pairs, titles, labels, sat_x):
     """One panel per choice: the first layer's activation input without BN (orange) and with BN (blue), and the
     band |x| < ``sat_x`` where the sigmoid is not saturated, shaded green.
@@ -59,6 +61,7 @@ def first_layer_histograms(pairs, titles, labels, sat_x):
     return fig
 
 
+@figure_builder
 def loss_curves(records_bn, records_no_bn, names, titles, labels):
     """Test loss vs step in two panels, without BN (orange) | with BN (blue), one line per choice (dash + marker).
     The legend shows the choices in grey, so it reads the same for both panels.
@@ -83,6 +86,7 @@ def loss_curves(records_bn, records_no_bn, names, titles, labels):
     return fig
 
 
+@figure_builder
 def accuracy_bars(acc_bn, acc_no_bn, names, labels):
     """Final test accuracy per choice (one row each, so long names fit), with BN (blue) and without (orange) side by
     side, the values written at the bar ends. ``labels``: with_bn, without_bn, accuracy."""
@@ -106,6 +110,7 @@ WS_COLORS = (PALETTE[2], PALETTE[4])  # weights as drawn, weights × a: both wit
 WS_PATTERNS = ("", "/")
 
 
+@figure_builder
 def weight_scale_bars(grad, grad_scaled, weight, weight_scaled, labels):
     """Per hidden layer, ‖∇W‖ (left) and ‖∇W‖/‖W‖ (right) for the weights as drawn and multiplied by a factor,
     on log axes; each scaled bar is labelled with its ratio to the unscaled one. ``labels``: titles (2), names (2),

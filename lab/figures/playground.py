@@ -3,6 +3,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.caches import figure_builder
 from lab.figures.common import finite, layer_histograms, style
 
 # Class colours (not the run colours: blue/orange mean with/without BN everywhere in the app).
@@ -10,6 +11,7 @@ CLASS_COLORS = ("#7048e8", "#0ca678", "#e64980", "#f59f00", "#1098ad", "#74b816"
                 "#2f9e44")
 
 
+@figure_builder
 def histograms(hists, names, activation, layer_titles, axis, colors, crowded=4):
     """lab.figures.layer_histograms, with the x-axis title on the first panel only when there are ``crowded`` or
     more layers (the titles would run into each other)."""
@@ -25,6 +27,7 @@ def _class_color(k):
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 
+@figure_builder
 def decision_boundary(xs, ys, predictions, X_test, y_test, titles, axis, empty_text=""):
     """Side by side, per run: the predicted class over the input plane (a light heatmap) and the test points
     coloured by their true class.

@@ -1,6 +1,7 @@
 """Figures of the lesson "Sigmoid saturation". Pure builders around the shared ones in lab.figures: numbers and
 translated labels in, a Plotly Figure out. With BN blue, without BN orange; the low-gradient zone shaded red."""
 from bn_core import HIST_EDGES
+from lab.caches import figure_builder
 from lab.figures.common import BN_COLOR, NO_BN_COLOR, layer_histograms, per_layer_lines
 
 ZONE_COLOR = "#c92a2a"
@@ -15,6 +16,7 @@ def low_gradient_zones(activation, threshold):
     return [(lo, -threshold), (threshold, hi)]
 
 
+@figure_builder
 def histograms_at_step(hists_bn, hists_no_bn, names, activation, threshold, layer_titles, axis):
     """Per hidden layer, both runs' activation-input histograms on shared axes, the activation and its derivative
     over them (lab.figures.layer_histograms), and the low-gradient zone shaded.
@@ -41,6 +43,7 @@ def _mark_step(fig, step, n_layers):
         fig.add_vline(x=step, line=dict(color="#555", dash="dot", width=1.5), row=1, col=col)
 
 
+@figure_builder
 def low_gradient_lines(records, names, measure, step, layer_titles, y_title, x_title):
     """Per layer, the share of saturated values (or dead units) over training, one line per run; the step shown
     in the histograms marked. ``records``: (with BN, without BN)."""
@@ -52,6 +55,7 @@ def low_gradient_lines(records, names, measure, step, layer_titles, y_title, x_t
     return legend_clear_of_axis_titles(fig)
 
 
+@figure_builder
 def grad_norm_lines(records, names, step, layer_titles, y_title, x_title):
     """Per layer, ‖∂loss/∂W‖ over training on a log axis, one line per run; the step shown marked."""
     steps = [r.steps for r in records]

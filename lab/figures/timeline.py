@@ -4,28 +4,32 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bn_core import HIST_EDGES
+from lab.caches import figure_builder
 from lab.figures.common import PALETTE, shares, style
 
 FRAME_MS = 300  # how long each recorded step stays on screen while playing
 LAYER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star", "hexagon")
 
 
-def with_play(fig, steps, hists, titles, labels):
-    """Add one animation frame per step to a histogram figure of lab.figures.common.layer_histograms, and Play and
-    Pause buttons. The browser plays the frames itself: no request to the server while it plays.
+@figure_builder
+def with_play(fig, steps, hists, titles, labels, title):
+    """A copy of a histogram figure of lab.figures.common.layer_histograms with one animation frame per step, Play
+    and Pause buttons, and ``title`` (the step shown). The browser plays the frames itself: no request to the server
+    while it plays.
 
     ``hists``: per frame, per run the per-layer counts on HIST_EDGES (None: the run has no record there, its bars
     are empty); ``titles``: per frame, the figure's title (the step); ``labels``: dict play, pause."""
+    fig = go.Figure(fig)  # the figure handed in may be a cached one, shared by other sessions
     bars = [(i, trace.meta) for i, trace in enumerate(fig.data) if trace.type == "bar" and trace.meta]
     empty = np.zeros(len(HIST_EDGES) - 1)
     frames = []
-    for step, runs, title in zip(steps, hists, titles):
+    for step, runs, frame_title in zip(steps, hists, titles):
         data = []
         for _, meta in bars:
             h = runs[meta["run"]] if meta["run"] < len(runs) else None
             data.append(go.Bar(y=shares(h[meta["layer"]] if h is not None and meta["layer"] < len(h) else empty)))
         frames.append(go.Frame(data=data, traces=[i for i, _ in bars], name=str(step),
-                               layout=dict(title=dict(text=title))))
+                               layout=dict(title=dict(text=frame_title))))
     fig.frames = frames
     play = dict(label=f"▶ {labels['play']}", method="animate",
                 args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True), transition=dict(duration=0),
@@ -38,10 +42,11 @@ def with_play(fig, steps, hists, titles, labels):
     fig.update_layout(updatemenus=[dict(type="buttons", direction="left", showactive=False, buttons=[play, pause],
                                         x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(t=0, b=28))],
                       margin_t=(fig.layout.margin.t or 50) + 60, height=(fig.layout.height or 380) + 60,
-                      title=dict(x=0.5, xanchor="center", y=0.97))
+                      title=dict(text=title, x=0.5, xanchor="center", y=0.97))
     return fig
 
 
+@figure_builder
 def gamma_beta_at_step(params, ranges, layer_titles, labels):
     """Every unit of every hidden layer as a point (γ, β) at one step, on axes fixed over the whole run (``ranges``:
     ((γ low, γ high), (β low, β high))), and the start (1, 0) marked: training moves the points away from it.

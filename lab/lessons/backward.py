@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 
 import bn_core as bc
+from lab.caches import BoundedCache
 from lab.i18n import fmt_num, t
 from lab.lessons import gamma_beta as gb
 from lab.lessons.common import PAPER_NET
-from lab.runs import BoundedCache, Task
+from lab.runs import Task
 
 # The paper's §3 back-propagation equations (ℓ the loss, m the batch size), the way bn_core.batchnorm_backward_terms
 # computes them.

@@ -85,4 +85,4 @@ def metric_text():
     return dict(titles=(t("common.loss_title"), t("common.accuracy_title")),
                 axis=dict(x=t("common.step"), loss=t("common.loss"), accuracy=t("common.accuracy"),
                           train=t("common.train"), test=t("common.test")),
-                divergence_text=lambda r: t("common.diverged_short", step=r.divergence.step))
+                divergence_text=t("common.diverged_short", step="{step}"))  # the figure fills in each run's step

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core import SIGMOID_SATURATION_X, load_data, sigmoid
+from lab.caches import BoundedCache
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons import covariate_shift as ics
-from lab.runs import BoundedCache
 
 BATCH = 250  # examples in the demo batch: enough for a readable histogram
 LINEAR_Y = 1.0  # |y| below this is the sigmoid's "linear region"

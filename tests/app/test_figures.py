@@ -64,11 +64,11 @@ def test_metric_curves_traces_axes_and_colours(runs):
 def test_metric_curves_mark_a_diverged_run_and_draw_nothing_after_it(runs):
     _, _, diverged = runs
     assert diverged.status == "diverged"
-    fig = figures.metric_curves([diverged], ["run"], ("L", "A"), AXIS, divergence_text=lambda r: "boom")
+    fig = figures.metric_curves([diverged], ["run"], ("L", "A"), AXIS, divergence_text="boom at {step}")
     assert len(fig.layout.shapes) == 2  # the marker on both panels
     assert all(s.x0 == diverged.divergence.step for s in fig.layout.shapes)
     assert all(max(t.x) < diverged.divergence.step for t in fig.data if len(t.x))
-    assert "boom" in [a.text for a in fig.layout.annotations]
+    assert f"boom at {diverged.divergence.step}" in [a.text for a in fig.layout.annotations]
     assert np.all(np.isfinite(data_numbers(fig)))
 
 

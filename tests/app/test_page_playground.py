@@ -210,7 +210,7 @@ def test_coming_back_to_the_page_keeps_the_settings():
 
 def test_the_csv_export_downloads_every_record(media):
     at = open_page(PAGE, "en", query=SMALL)
-    frame = pd.read_csv(io.BytesIO(media(at.download_button(key="pg_export").proto.url)))
+    frame = pd.read_csv(io.BytesIO(media(at.download_button(key="pg_export"))))
     assert list(frame.columns[:7]) == ["run", "step", "train_loss", "train_acc", "test_loss", "test_acc", "layer"]
     assert set(frame["run"]) == {"with_bn", "without_bn"}
     assert sorted(set(frame["step"])) == list(range(0, 61, 10))

@@ -1,5 +1,6 @@
 """The process-wide caches behind every page: bounded, least recently used out first."""
-from lab.runs import MAX_CACHED_RUNS, BoundedCache, finished_runs
+from lab.caches import BoundedCache
+from lab.runs import MAX_CACHED_RUNS, finished_runs
 
 
 def test_bounded_cache_keeps_the_most_recently_used():

@@ -101,7 +101,7 @@ def test_play_frames_hold_each_steps_histograms(pair):
     steps, hists = tl.frames(records, common.recorded_steps(*records))
     base = figures.layer_histograms(tl.hists_of_runs(records, 0), ["with", "diverged"], "sigmoid", ["L1", "L2"],
                                     HIST_AXIS, colors=(BN_COLOR, NO_BN_COLOR))
-    fig = with_play(base, steps, hists, [f"step {s}" for s in steps], {"play": "Play", "pause": "Pause"})
+    fig = with_play(base, steps, hists, [f"step {s}" for s in steps], {"play": "Play", "pause": "Pause"}, "now")
     bars = [i for i, t in enumerate(fig.data) if t.type == "bar"]
     assert len(fig.frames) == len(bn.steps) == 7 and [f.name for f in fig.frames] == [str(s) for s in bn.steps]
     for frame, step in zip(fig.frames, bn.steps):

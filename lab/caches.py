@@ -1,0 +1,172 @@
+"""Process-wide caches shared by every session of a server (Streamlit runs each session's script in a thread of one
+process): a bounded, least-recently-used mapping, and functions memoized by their inputs — the figures and the
+numbers a page draws — so that a page opened again, by the same student or by thirty, costs the server little more
+than sending it (benchmarks/classroom.py measures it). No streamlit here.
+
+A memoized function's key is its name and a fingerprint of its arguments: numbers and text as they are (every
+label arrives already translated, so the language is part of the key), arrays by a digest of their bytes, a
+finished run by its config and how far it got. An argument with no safe fingerprint (a run still training, a
+lambda, an unknown object) makes that call run uncached: never a wrong figure, at worst a slow one.
+
+Values are shared between sessions: treat them as read-only (a builder that is handed a figure copies it first).
+"""
+import dataclasses
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bn_core import RunRecord
+
+
+class BoundedCache:
+    """A process-wide, thread-safe mapping that keeps its ``maxsize`` most recently used entries (sessions run in
+    threads of one process). Values are shared between sessions: treat them as read-only."""
+
+    def __init__(self, maxsize):
+        self.maxsize = maxsize
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+class Uncacheable(Exception):
+    """An argument with no safe fingerprint: the call runs without the cache."""
+
+
+FIGURE_KEY = "_bnlab_key"  # attribute of a memoized figure: its key, its fingerprint when passed on to a builder
+
+
+def fingerprint(value):
+    """A hashable value equal for equal inputs (see the module's docstring); raises Uncacheable."""
+    if value is None or isinstance(value, (bool, int, str, bytes)):
+        return value
+    if isinstance(value, float):
+        return value if value == value else "nan"  # NaN != NaN would make every key new
+    if isinstance(value, np.generic):
+        return fingerprint(value.item())
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise Uncacheable("object array")
+        data = np.ascontiguousarray(value)
+        return ("array", data.dtype.str, data.shape, hashlib.blake2b(data.view(np.uint8), digest_size=16).digest())
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, *(fingerprint(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", *sorted((fingerprint(k), fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, RunRecord):
+        if value.status == "running":  # still changing: a live chart is drawn afresh
+            raise Uncacheable("a run in progress")
+        return ("run", fingerprint(value.config), value.status, value.steps_done, len(value.snapshots),
+                fingerprint(value.divergence))
+    if isinstance(value, go.Figure):
+        key = getattr(value, FIGURE_KEY, None)
+        if key is None:
+            raise Uncacheable("a figure not made by a memoized builder")
+        return ("figure", key)
+    if isinstance(value, functools.partial):
+        return ("partial", fingerprint(value.func), fingerprint(value.args), fingerprint(value.keywords))
+    if callable(value) and hasattr(value, "__qualname__") and "<" not in value.__qualname__:
+        return ("function", value.__module__, value.__qualname__)  # module-level: same name, same code
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, *(fingerprint(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    raise Uncacheable(type(value).__qualname__)
+
+
+_building = threading.local()  # how deep this thread is inside memoized calls
+
+
+def memoized(maxsize, figure=False):
+    """Decorator: the function's results kept in a BoundedCache of ``maxsize``, by its arguments' fingerprints.
+    Called from inside another memoized call it runs uncached (the outer result is what is kept; the inner one may
+    be changed by its caller). ``figure=True``: the result is a Plotly figure (or a list of them), marked with its
+    key."""
+    def decorate(fn):
+        cache = BoundedCache(maxsize)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            depth = getattr(_building, "depth", 0)
+            try:
+                key = None if depth else (fn.__module__, fn.__qualname__, fingerprint(args), fingerprint(kwargs))
+            except Uncacheable:
+                key = None
+            value = None if key is None else cache.get(key)
+            if value is not None:
+                return value
+            _building.depth = depth + 1
+            try:
+                value = fn(*args, **kwargs)
+            finally:
+                _building.depth = depth
+            if key is not None:
+                if figure:
+                    _mark(value, key)
+                cache.put(key, value)
+            return value
+
+        wrapper.cache = cache
+        return wrapper
+    return decorate
+
+
+def _mark(figures, key):
+    """Give a memoized figure (or each of a list of them) its key."""
+    if isinstance(figures, go.Figure):
+        setattr(figures, FIGURE_KEY, key)
+    else:
+        for i, fig in enumerate(figures):
+            setattr(fig, FIGURE_KEY, (*key, i))
+
+
+MAX_FIGURES = 160  # figures of every page in both languages for a few experiments each; most are tens of kB
+figure_builder = memoized(MAX_FIGURES, figure=True)
+
+
+class SentFigure(go.Figure):
+    """A finished figure in the plain form Streamlit sends. st.plotly_chart asks a figure for ``to_dict()``, which
+    deep-copies all of it (tens of ms for one with Play frames) on every view; this one hands out the form made
+    once. Only for st.plotly_chart: it has no traces or layout of its own."""
+
+    def __init__(self, plain):
+        super().__init__()
+        self._plain = plain
+
+    def to_dict(self):
+        return self._plain
+
+
+_sent = BoundedCache(MAX_FIGURES)
+
+
+def sendable(fig, variant, finish):
+    """The figure to hand to st.plotly_chart: ``finish(fig)`` (e.g. enlarged for a projector) in plain form, kept
+    per (figure, ``variant``) when the figure is a memoized one. ``variant`` names what ``finish`` does."""
+    key = getattr(fig, FIGURE_KEY, None)
+    if key is None:
+        return finish(fig)
+    ready = _sent.get((key, variant))
+    if ready is None:
+        ready = SentFigure(finish(fig).to_dict())
+        _sent.put((key, variant), ready)
+    return ready
