@@ -146,27 +146,35 @@ figure_builder = memoized(MAX_FIGURES, figure=True)
 class SentFigure(go.Figure):
     """A finished figure in the plain form Streamlit sends. st.plotly_chart asks a figure for ``to_dict()``, which
     deep-copies all of it (tens of ms for one with Play frames) on every view; this one hands out the form made
-    once. Only for st.plotly_chart: it has no traces or layout of its own."""
+    once. Only for st.plotly_chart: it has no traces or layout of its own; ``source`` is the figure it was made
+    from, for the chart's data table."""
 
-    def __init__(self, plain):
+    def __init__(self, plain, source=None):
         super().__init__()
         self._plain = plain
+        self._source = source
 
     def to_dict(self):
         return self._plain
+
+    @property
+    def source(self):
+        return self._source
 
 
 _sent = BoundedCache(MAX_FIGURES)
 
 
-def sendable(fig, variant, finish):
-    """The figure to hand to st.plotly_chart: ``finish(fig)`` (e.g. enlarged for a projector) in plain form, kept
-    per (figure, ``variant``) when the figure is a memoized one. ``variant`` names what ``finish`` does."""
+def sendable(fig, variant=None, finish=None):
+    """The figure to hand to st.plotly_chart, in plain form: ``fig`` as it is, or ``finish(fig)`` (e.g. enlarged
+    for a projector; ``variant`` names it). Kept per (figure, variant) when the figure is a memoized one."""
+    if isinstance(fig, SentFigure):  # already plain (joined from cached parts): a variant is made from a full copy
+        return fig if finish is None else finish(go.Figure(fig.to_dict()))
     key = getattr(fig, FIGURE_KEY, None)
     if key is None:
-        return finish(fig)
+        return fig if finish is None else finish(fig)
     ready = _sent.get((key, variant))
     if ready is None:
-        ready = SentFigure(finish(fig).to_dict())
+        ready = SentFigure((fig if finish is None else finish(fig)).to_dict(), source=fig)
         _sent.put((key, variant), ready)
     return ready

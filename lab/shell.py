@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from bn_core import ConfigError, CsvError
 from lab import present as presentation
 from lab import runs
-from lab.caches import sendable
+from lab.caches import SentFigure, sendable
 from lab.figures.common import figure_data, projector
 from lab.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, current_lang, literal, t
 from lab.urlparams import MAX_SEED, PARAM_BY_URL, SHELL_DEFAULTS, SHELL_PARAMS, config_to_query, parse_query
@@ -178,9 +178,11 @@ def plotly_chart(fig, where=None, **kwargs):
     """st.plotly_chart (or ``where.plotly_chart``, e.g. a column or an st.empty slot), with text and lines made
     larger for a projector in presentation mode; a cached figure is sent in the plain form made once
     (lab/caches.py)."""
-    presenting = is_presenting()
-    ready = sendable(fig, presenting, lambda f: projector(f, presentation.FIGURE_SCALE) if presenting else f)
-    return (where or st).plotly_chart(ready, **kwargs)
+    if is_presenting():
+        fig = sendable(fig, "projector", lambda f: projector(f, presentation.FIGURE_SCALE))
+    else:
+        fig = sendable(fig)
+    return (where or st).plotly_chart(fig, **kwargs)
 
 
 def takeaways(sentences):
@@ -283,6 +285,8 @@ def chart(fig, key, data=None):
 
 def data_table(fig):
     """figure_data with its column names in the user's language (x, y and z stay as they are)."""
+    if isinstance(fig, SentFigure):  # joined in plain form: its numbers are those of the figure it came from
+        fig = fig.source
     table = figure_data(fig, edge_names=(t("common.data_high"), t("common.data_low")))
     return table.rename(columns={"panel": t("common.data_panel"), "series": t("common.data_series")})
 

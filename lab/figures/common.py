@@ -5,10 +5,15 @@ Text on a figure comes in as arguments (the pages translate it); nothing non-fin
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from bn_core import HIST_EDGES, PERCENTILES, activation_derivative, activation_forward
 from lab.caches import figure_builder
+
+# Every figure of the app on plotly's white template, given when a figure is made: setting it afterwards (in style)
+# copies the whole template once more, which was two thirds of styling a figure (measured: 37 ms against 13 ms).
+pio.templates.default = "plotly_white"
 
 # Okabe & Ito's colour-blind-safe palette. "With BN" is blue and "without BN" vermillion everywhere.
 BN_COLOR = "#0072B2"
@@ -42,7 +47,7 @@ def finite(x, y):
 
 def style(fig, height=380, legend_below=True):
     """Projector-friendly defaults: large fonts, white background, legend under the plot so it never hides data."""
-    fig.update_layout(height=height, font=FONT, template="plotly_white", margin=dict(l=60, r=20, t=50, b=40),
+    fig.update_layout(height=height, font=FONT, margin=dict(l=60, r=20, t=50, b=40),
                       hovermode="x unified", legend_font_size=14)
     # Streamlit's chart theme sets 12 px tick labels, which layout.font does not override: set them per axis.
     fig.update_xaxes(tickfont_size=14, title_font_size=15)
@@ -95,8 +100,8 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
     """Loss and accuracy vs step, one colour and marker symbol per run: train dashed, test solid.
 
     ``titles``: (loss title, accuracy title); ``axis``: dict of x/loss/accuracy axis titles and the
-    "train"/"test" words; ``divergence_text`` labels a diverged run's marker, its ``{step}`` filled in; ``step``: a step to mark
-    (a dotted line, and each run's test value at its last record up to that step)."""
+    "train"/"test" words; ``divergence_text`` labels a diverged run's marker, its ``{step}`` filled in; ``step``: a
+    step to mark (a dotted line, and each run's test value at its last record up to that step)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
     for i, (record, name, color) in enumerate(zip(records, names, colors)):
         if record is None or not record.snapshots:

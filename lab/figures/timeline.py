@@ -4,33 +4,47 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bn_core import HIST_EDGES
-from lab.caches import figure_builder
+from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized, sendable
 from lab.figures.common import PALETTE, shares, style
 
 FRAME_MS = 300  # how long each recorded step stays on screen while playing
 LAYER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star", "hexagon")
 
 
-@figure_builder
 def with_play(fig, steps, hists, titles, labels, title):
-    """A copy of a histogram figure of lab.figures.common.layer_histograms with one animation frame per step, Play
-    and Pause buttons, and ``title`` (the step shown). The browser plays the frames itself: no request to the server
-    while it plays.
+    """A histogram figure of lab.figures.common.layer_histograms (a cached one: ``@figure_builder``) with one
+    animation frame per step, Play and Pause buttons, and ``title`` (the step shown). The browser plays the frames
+    itself: no request to the server while it plays.
 
     ``hists``: per frame, per run the per-layer counts on HIST_EDGES (None: the run has no record there, its bars
-    are empty); ``titles``: per frame, the figure's title (the step); ``labels``: dict play, pause."""
-    fig = go.Figure(fig)  # the figure handed in may be a cached one, shared by other sessions
-    bars = [(i, trace.meta) for i, trace in enumerate(fig.data) if trace.type == "bar" and trace.meta]
+    are empty); ``titles``: per frame, the figure's title (the step); ``labels``: dict play, pause.
+
+    The frames do not depend on the step shown, only on the runs: they are made once (``play_parts``) and joined
+    to the figure at the step in the plain form Streamlit sends (lab/caches.py), so that moving the step slider
+    rebuilds only the histograms at the new step."""
+    bars = tuple((i, trace.meta["run"], trace.meta["layer"]) for i, trace in enumerate(fig.data)
+                 if trace.type == "bar" and trace.meta)
+    parts = play_parts(bars, steps, hists, titles, labels, fig.layout.margin.t or 50, fig.layout.height or 380)
+    plain = sendable(fig).to_dict()
+    layout = {**plain["layout"], "title": {"text": title}}
+    for name, value in parts["layout"].items():  # one level deep: margin.t leaves margin.l as it is
+        layout[name] = {**layout[name], **value} if isinstance(layout.get(name), dict) else value
+    return SentFigure({**plain, "layout": layout, "frames": parts["frames"]}, source=fig)
+
+
+@memoized(MAX_FIGURES)
+def play_parts(bars, steps, hists, titles, labels, margin_top, height):
+    """The frames and the layout additions of with_play, in plain form: ``bars`` = (trace index, run, layer) of
+    each histogram bar trace of the figure."""
     empty = np.zeros(len(HIST_EDGES) - 1)
     frames = []
     for step, runs, frame_title in zip(steps, hists, titles):
         data = []
-        for _, meta in bars:
-            h = runs[meta["run"]] if meta["run"] < len(runs) else None
-            data.append(go.Bar(y=shares(h[meta["layer"]] if h is not None and meta["layer"] < len(h) else empty)))
-        frames.append(go.Frame(data=data, traces=[i for i, _ in bars], name=str(step),
-                               layout=dict(title=dict(text=frame_title))))
-    fig.frames = frames
+        for _, run, layer in bars:
+            h = runs[run] if run < len(runs) else None
+            data.append({"type": "bar", "y": shares(h[layer] if h is not None and layer < len(h) else empty)})
+        frames.append({"data": data, "traces": [i for i, _, _ in bars], "name": str(step),
+                       "layout": {"title": {"text": frame_title}}})
     play = dict(label=f"▶ {labels['play']}", method="animate",
                 args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True), transition=dict(duration=0),
                                  fromcurrent=True, mode="immediate")])
@@ -39,11 +53,11 @@ def with_play(fig, steps, hists, titles, labels, title):
                                     mode="immediate")])
     # The buttons and the title take 60 px more at the top: the figure grows by as much, so the plot keeps its size
     # and the legend below stays clear of the axis titles.
-    fig.update_layout(updatemenus=[dict(type="buttons", direction="left", showactive=False, buttons=[play, pause],
-                                        x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(t=0, b=28))],
-                      margin_t=(fig.layout.margin.t or 50) + 60, height=(fig.layout.height or 380) + 60,
-                      title=dict(text=title, x=0.5, xanchor="center", y=0.97))
-    return fig
+    return {"frames": frames,
+            "layout": {"updatemenus": [dict(type="buttons", direction="left", showactive=False, buttons=[play, pause],
+                                            x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(t=0, b=28))],
+                       "margin": {"t": margin_top + 60}, "height": height + 60,
+                       "title": dict(x=0.5, xanchor="center", y=0.97)}}
 
 
 @figure_builder

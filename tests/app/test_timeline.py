@@ -4,6 +4,7 @@ the histograms carry Plotly frames that the browser plays (tests/app/test_browse
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from apptest_util import no_exception, open_page
 
@@ -102,20 +103,25 @@ def test_play_frames_hold_each_steps_histograms(pair):
     base = figures.layer_histograms(tl.hists_of_runs(records, 0), ["with", "diverged"], "sigmoid", ["L1", "L2"],
                                     HIST_AXIS, colors=(BN_COLOR, NO_BN_COLOR))
     fig = with_play(base, steps, hists, [f"step {s}" for s in steps], {"play": "Play", "pause": "Pause"}, "now")
-    bars = [i for i, t in enumerate(fig.data) if t.type == "bar"]
-    assert len(fig.frames) == len(bn.steps) == 7 and [f.name for f in fig.frames] == [str(s) for s in bn.steps]
-    for frame, step in zip(fig.frames, bn.steps):
-        assert list(frame.traces) == bars and frame.layout.title.text == f"step {step}"
+    plain = fig.to_dict()  # joined in the plain form Streamlit sends
+    data, frames, layout = plain["data"], plain["frames"], plain["layout"]
+    bars = [i for i, t in enumerate(data) if t["type"] == "bar"]
+    assert len(frames) == len(bn.steps) == 7 and [f["name"] for f in frames] == [str(s) for s in bn.steps]
+    for frame, step in zip(frames, bn.steps):
+        assert list(frame["traces"]) == bars and frame["layout"]["title"]["text"] == f"step {step}"
         i = list(bn.steps).index(step)
-        shown = {(fig.data[k].meta["run"], fig.data[k].meta["layer"]): np.asarray(d.y) for k, d in
-                 zip(frame.traces, frame.data)}
+        shown = {(data[k]["meta"]["run"], data[k]["meta"]["layer"]): np.asarray(d["y"]) for k, d in
+                 zip(frame["traces"], frame["data"])}
         np.testing.assert_allclose(shown[(0, 1)], figures.shares(bn.dist_series(1)[1][i]))
         if step > diverged.steps[-1]:
             assert not shown[(1, 0)].any()  # the diverged run has no record there: empty bars
-    buttons = fig.layout.updatemenus[0].buttons
-    assert [b.method for b in buttons] == ["animate", "animate"] and buttons[0].args[0] is None
-    assert "Play" in buttons[0].label and "Pause" in buttons[1].label
-    assert buttons[0].args[1]["frame"]["duration"] > 0 and buttons[0].args[1]["fromcurrent"]
+    buttons = layout["updatemenus"][0]["buttons"]
+    assert [b["method"] for b in buttons] == ["animate", "animate"] and buttons[0]["args"][0] is None
+    assert "Play" in buttons[0]["label"] and "Pause" in buttons[1]["label"]
+    assert buttons[0]["args"][1]["frame"]["duration"] > 0 and buttons[0]["args"][1]["fromcurrent"]
+    assert layout["title"]["text"] == "now" and layout["height"] == base.layout.height + 60
+    assert layout["margin"]["t"] == base.layout.margin.t + 60 and layout["margin"]["l"] == base.layout.margin.l
+    assert go.Figure(plain).frames  # a valid figure: Plotly accepts every part
 
 
 def chart(at, key):
