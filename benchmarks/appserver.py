@@ -202,9 +202,12 @@ class Server:
 
 
 def page_server(source, name="page.py", **kwargs):
-    """A Server for a page given as source text (e.g. MINIMAL_PAGE), written to a temporary folder of its own."""
+    """A Server for a page given as source text (e.g. MINIMAL_PAGE), written to a temporary folder of its own with
+    the app's own Streamlit options (.streamlit/config.toml), so that a ratio compares pages, not options."""
     folder = Path(tempfile.mkdtemp(prefix="bnlab-page-"))
     (folder / name).write_text(source)
+    (folder / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
     return Server(name, cwd=folder, remove_cwd=True, **kwargs)
 
 
