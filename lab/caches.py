@@ -4,8 +4,9 @@ numbers a page draws — so that a page opened again, by the same student or by 
 than sending it (benchmarks/classroom.py measures it). No streamlit here.
 
 A memoized function's key is its name and a fingerprint of its arguments: numbers and text as they are (every
-label arrives already translated, so the language is part of the key), arrays by a digest of their bytes, a
-finished run by its config and how far it got. An argument with no safe fingerprint (a run still training, a
+label arrives already translated, so the language is part of the key), arrays by a digest of their bytes (kept
+for a read-only array while it lives), a finished run by its config and how far it got, an object with a
+``cache_key`` by that key. An argument with no safe fingerprint (a run still training, a
 lambda, an unknown object) makes that call run uncached: never a wrong figure, at worst a slow one.
 
 Values are shared between sessions: treat them as read-only (a builder that is handed a figure copies it first).
@@ -14,6 +15,7 @@ import dataclasses
 import functools
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -68,12 +70,13 @@ def fingerprint(value):
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             raise Uncacheable("object array")
-        data = np.ascontiguousarray(value)
-        return ("array", data.dtype.str, data.shape, hashlib.blake2b(data.view(np.uint8), digest_size=16).digest())
+        return ("array", value.dtype.str, value.shape, _digest(value))
     if isinstance(value, (tuple, list)):
         return (type(value).__name__, *(fingerprint(v) for v in value))
     if isinstance(value, dict):
         return ("dict", *sorted((fingerprint(k), fingerprint(v)) for k, v in value.items()))
+    if hasattr(value, "cache_key"):  # an object that names its own content (e.g. a finished run of a lesson)
+        return (type(value).__qualname__, fingerprint(value.cache_key))
     if isinstance(value, RunRecord):
         if value.status == "running":  # still changing: a live chart is drawn afresh
             raise Uncacheable("a run in progress")
@@ -91,6 +94,29 @@ def fingerprint(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value).__qualname__, *(fingerprint(getattr(value, f.name)) for f in dataclasses.fields(value)))
     raise Uncacheable(type(value).__qualname__)
+
+
+_digests = {}  # id -> digest of the read-only arrays alive now (a page passes the same ones on every view)
+
+
+def _frozen(array):
+    """True when neither the array nor any array it views can be written to: its bytes cannot change."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return True
+
+
+def _digest(array):
+    frozen = _frozen(array)
+    if frozen and (known := _digests.get(id(array))) is not None:
+        return known
+    digest = hashlib.blake2b(np.ascontiguousarray(array).view(np.uint8), digest_size=16).digest()
+    if frozen:
+        _digests[id(array)] = digest
+        weakref.finalize(array, _digests.pop, id(array), None)  # forgotten with the array (its id may be reused)
+    return digest
 
 
 _building = threading.local()  # how deep this thread is inside memoized calls

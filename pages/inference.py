@@ -54,17 +54,15 @@ elif run is not None:
     st.caption(t("inference.run_caption", depth=len(config.hidden), width=config.hidden[0], batch=config.batch_size,
                  lr=config.lr, steps=config.steps, momentum=fmt_num(momentum)))
     data = run.data
-    running = li.running_statistics(run, momentum)
-    model = li.with_statistics(run, running)  # a fresh eval-mode model with this momentum's running statistics
     sentences, sweep = [], li.momentum_sweep(run)
-    shell.predict(questions.inference(run, model, sweep))
+    shell.predict(questions.inference(run, momentum, sweep))
 
     # 1. Train mode vs eval mode ------------------------------------------------------------------------------------
     st.header(t("inference.modes_title"))
     st.markdown(t("inference.modes_text"))
     example = st.number_input(t("inference.example_label"), 0, len(data.y_test) - 1, 0, step=1,
                               help=t("inference.example_help"), key="inf_example")
-    modes = li.compare_modes(model, data.X_test, data.y_test, example, config.batch_size, config.seed)
+    modes = li.modes_at(run, momentum, example)
     st.markdown(t("inference.example_caption", example=example, label=modes.label))
     shell.chart(fig.mode_probabilities(
         (modes.probs_random, modes.probs_same, modes.probs_eval),
@@ -107,7 +105,7 @@ elif run is not None:
     # 3. A batch of one -------------------------------------------------------------------------------------------
     st.header(t("inference.one_title"))
     st.markdown(t("inference.one_text"))
-    one = li.batch_of_one(model, data.X_test, example)
+    one = li.batch_of_one_at(run, momentum, example)
     st.markdown(t("inference.one_train", example=example))
     if one.error == "batch_of_one":
         st.error(t("inference.batch_of_one_error", collapsed=one.collapsed_prediction), icon=":material/block:")
@@ -121,14 +119,14 @@ elif run is not None:
     st.header(t("inference.fold_title"))
     st.markdown(t("inference.fold_text", **li.FOLD_MATH, n_written=bc.OPS_BN_AS_WRITTEN,
                   n_affine=bc.OPS_BN_FOLDED_AFFINE, n_folded=bc.OPS_BN_FOLDED_LINEAR))
-    check = li.fold_check(model, data.X_test)
+    check = li.fold_check_at(run, momentum)
     ways = {"as_written": t("inference.way_as_written"), "folded_affine": t("inference.way_affine"),
             "folded_linear": t("inference.way_linear")}
     table = li.fold_table(check, ways, (t("inference.col_pair"), t("inference.col_gap"), t("inference.col_relative")))
     st.dataframe(table.style.format({table.columns[1]: "{:.2e}", table.columns[2]: "{:.2e}"}), hide_index=True,
                  width="stretch")
     st.caption(t("inference.fold_caption", agree=check.agree, n=check.n))
-    sentences.append(li.fold_sentence(check, model.dtype))
+    sentences.append(li.fold_sentence(check, run.record.dtype))
     st.markdown(t("inference.cost_text", saved=bc.OPS_BN_AS_WRITTEN - bc.OPS_BN_FOLDED_LINEAR))
     width = st.select_slider(t("inference.width_label"), li.WIDTH_CHOICES, value=config.hidden[0],
                              help=t("inference.width_help", width=config.hidden[0]), key="inf_width")

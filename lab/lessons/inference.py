@@ -11,6 +11,7 @@ import pandas as pd
 
 import bn_core as bc
 from lab import runs
+from lab.caches import memoized
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons.common import PAPER_NET
 
@@ -47,6 +48,11 @@ class StatsRun:
     def build_model(self):
         """A fresh copy of the trained model (train mode) to use and change."""
         return self.record.build_model()
+
+    @property
+    def cache_key(self):
+        """What this run is (lab/caches.py): the finished training of its config."""
+        return (self.config, self.steps_done)
 
 
 def stats_steps(config, dtype=np.float32):
@@ -152,6 +158,25 @@ def relative_gap(stats, population):
     return float(mean_gap), float(var_gap)
 
 
+# --- What the page shows of a run at a momentum: kept by (run, momentum, ...), the same for every session -------
+
+@memoized(32)
+def modes_at(run, momentum, example):
+    """compare_modes on the run's eval-mode model with this momentum's running statistics."""
+    model = with_statistics(run, running_statistics(run, momentum))
+    return compare_modes(model, run.data.X_test, run.data.y_test, example, run.config.batch_size, run.config.seed)
+
+
+@memoized(32)
+def batch_of_one_at(run, momentum, example):
+    return batch_of_one(with_statistics(run, running_statistics(run, momentum)), run.data.X_test, example)
+
+
+@memoized(32)
+def fold_check_at(run, momentum):
+    return fold_check(with_statistics(run, running_statistics(run, momentum)), run.data.X_test)
+
+
 @dataclass
 class MomentumSweep:
     momenta: tuple
@@ -161,6 +186,7 @@ class MomentumSweep:
     population_acc: float  # eval-mode test accuracy with the population statistics
 
 
+@memoized(16)
 def momentum_sweep(run, momenta=MOMENTA):
     """For each BN momentum: how far the final running statistics are from the population statistics, and the
     test accuracy each gives in eval mode."""

@@ -365,11 +365,11 @@ def closest_momentum(sweep):
                    Margin(min(others) / gaps[best], li.NEAR_BEST, "ratio"))
 
 
-def inference(run, model, sweep):
-    """The questions of "BN at inference": ``run`` a lab.lessons.inference.StatsRun, ``model`` its eval-mode model
-    with the page's running statistics, ``sweep`` its momentum sweep. The accuracies of the three ways to run the
-    network do not depend on the example the page shows: example 0 stands for any."""
-    modes = li.compare_modes(model, run.data.X_test, run.data.y_test, 0, run.config.batch_size, run.config.seed)
+def inference(run, momentum, sweep):
+    """The questions of "BN at inference": ``run`` a lab.lessons.inference.StatsRun, ``momentum`` the page's BN
+    momentum (its eval-mode model uses those running statistics), ``sweep`` its momentum sweep. The accuracies of
+    the three ways to run the network do not depend on the example the page shows: example 0 stands for any."""
+    modes = li.modes_at(run, momentum, 0)
     (_, small), (_, large) = MOMENTUM_GROUPS["small"], MOMENTUM_GROUPS["middle"]
     labels = {"small": t("questions.momentum_small", hi=fmt_num(small)),
               "middle": t("questions.momentum_middle", lo=fmt_num(small), hi=fmt_num(large)),

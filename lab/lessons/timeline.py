@@ -2,6 +2,7 @@
 histograms, γ and β, the model for the decision boundary — and the steps an animation plays. No streamlit."""
 import numpy as np
 
+from lab.caches import memoized
 from lab.lessons.common import hists_at, reached, record_index
 
 MAX_FRAMES = 60  # an animation plays at most this many records (evenly spread): the figure stays small to send
@@ -21,8 +22,9 @@ def hists_of_runs(records, step):
     return [hists_at(r, step) if reached(r, step) else None for r in records]
 
 
+@memoized(64)
 def frames(records, steps):
-    """``(steps, hists)`` to animate: the frame steps and, per frame, hists_of_runs at that step."""
+    """``(steps, hists)`` to animate: the frame steps and, per frame, hists_of_runs at that step. Shared: read-only."""
     picked = frame_steps(steps)
     return picked, [hists_of_runs(records, s) for s in picked]
 

@@ -221,8 +221,7 @@ def page_questions(page, at, lang):
             return q.gamma_beta(rec, gb.bn_inputs(rec)[-1])
         if page == "inference":
             (run,) = runs.run_tasks([li.stats_task(li.DEFAULT_CONFIG)])
-            model = li.with_statistics(run, li.running_statistics(run, li.TRAIN_MOMENTUM))
-            return q.inference(run, model, li.momentum_sweep(run))
+            return q.inference(run, li.TRAIN_MOMENTUM, li.momentum_sweep(run))
         from lab.lessons import inputs as lesson
 
         b = lesson.BASE
