@@ -176,7 +176,7 @@ class SentFigure(go.Figure):
     from, for the chart's data table."""
 
     def __init__(self, plain, source=None):
-        super().__init__()
+        super().__init__(layout={"template": "none"})  # not a copy of the default template it would never send
         self._plain = plain
         self._source = source
 

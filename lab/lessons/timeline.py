@@ -26,7 +26,15 @@ def hists_of_runs(records, step):
 def frames(records, steps):
     """``(steps, hists)`` to animate: the frame steps and, per frame, hists_of_runs at that step. Shared: read-only."""
     picked = frame_steps(steps)
-    return picked, [hists_of_runs(records, s) for s in picked]
+    return picked, [[None if h is None else [_frozen_copy(c) for c in h] for h in hists_of_runs(records, s)]
+                    for s in picked]
+
+
+def _frozen_copy(counts):
+    """A read-only copy: a value whose digest lab/caches.py keeps, so that passing it on costs no hashing."""
+    counts = np.array(counts)
+    counts.flags.writeable = False
+    return counts
 
 
 def gamma_beta_at(record, step):
