@@ -9,6 +9,9 @@ same options) in the same run. Per move:
 - where that time goes: from the press to the rerun request on the websocket, and from there to the server's
   ``script_finished`` message (both seen by Playwright).
 
+Each slider is moved N times to values not shown before (its figures are built: lab/caches.py has none yet), then
+N times back over them (the cached figures are sent); the two are reported apart.
+
     python benchmarks/rerun_cost.py [--json] [--moves N]
 
 Targets (issue 7): under 150 ms of server time and under 0.3 s from the move to the redrawn chart.
@@ -109,11 +112,13 @@ async def measure(browser, server, case, moves, timeout):
         await tab.wait_for_selector(f"{chart} .js-plotly-plot", timeout=timeout * 1000)
         slider = tab.locator(f".st-key-{case.slider} input[type='range']")
         other = "ArrowLeft" if case.first_key == "ArrowRight" else "ArrowRight"
-        out = []
-        for i in range(moves + 1):  # the first move warms up (not counted)
+        # Forward to values not shown before (their figures are built), then back over them (cached figures).
+        keys = [case.first_key] * (moves + 1) + [other] * moves
+        out = {"new": [], "seen": []}
+        for i, key in enumerate(keys):  # the first move warms up (not counted)
             await tab.evaluate(WATCH_JS, chart)
             before, t0 = server.cpu(), time.perf_counter()
-            await slider.press(case.first_key if i % 2 == 0 else other)
+            await slider.press(key)
             await tab.wait_for_function("() => window.bnMove.idle !== null", timeout=60_000)
             m = await tab.evaluate("() => window.bnMove")
             await asyncio.sleep(SETTLE_S)
@@ -121,7 +126,7 @@ async def measure(browser, server, case, moves, timeout):
             sent = Frames.first_after(frames.sent, t0)
             finished = None if sent is None else Frames.first_after(frames.finished, sent)
             if i:
-                out.append({"cpu_ms": 1000 * spent.total, "cpu_own_ms": 1000 * spent.own,
+                out["new" if key == case.first_key else "seen"].append({"cpu_ms": 1000 * spent.total, "cpu_own_ms": 1000 * spent.own,
                             "chart_s": (m["chart"] - m["key"]) / 1000, "idle_s": (m["idle"] - m["key"]) / 1000,
                             "to_request_s": None if sent is None else sent - t0,
                             "request_to_finished_s": None if finished is None else finished - sent})
@@ -145,14 +150,17 @@ async def run(moves, timeout):
             with page_server(REFERENCE_PAGE) as ref, Server() as app:
                 reference = Case("reference: one slider, one chart", Page("", "", "Reference page"), "ref_slider",
                                  "ref_chart", "ArrowRight")
-                out["reference"] = medians(await measure(browser, ref, reference, moves, timeout))
+                ref_moves = await measure(browser, ref, reference, moves, timeout)
+                out["reference"] = medians(ref_moves["new"] + ref_moves["seen"])  # nothing is cached there
                 out["reference"]["name"] = reference.name
                 out["cases"] = []
                 for case in cases():
-                    r = medians(await measure(browser, app, case, moves, timeout))
-                    r.update(name=case.name, cpu_ratio=r["cpu_ms"] / out["reference"]["cpu_ms"],
-                             chart_ratio=r["chart_s"] / out["reference"]["chart_s"])
-                    out["cases"].append(r)
+                    measured = await measure(browser, app, case, moves, timeout)
+                    for phase, words in (("new", "to a new value"), ("seen", "back to a value shown before")):
+                        r = medians(measured[phase])
+                        r.update(name=f"{case.name}, {words}", cpu_ratio=r["cpu_ms"] / out["reference"]["cpu_ms"],
+                                 chart_ratio=r["chart_s"] / out["reference"]["chart_s"])
+                        out["cases"].append(r)
                 out["server_tracebacks"] = app.tracebacks()
         finally:
             await browser.close()
