@@ -126,10 +126,11 @@ async def measure(browser, server, case, moves, timeout):
             sent = Frames.first_after(frames.sent, t0)
             finished = None if sent is None else Frames.first_after(frames.finished, sent)
             if i:
-                out["new" if key == case.first_key else "seen"].append({"cpu_ms": 1000 * spent.total, "cpu_own_ms": 1000 * spent.own,
-                            "chart_s": (m["chart"] - m["key"]) / 1000, "idle_s": (m["idle"] - m["key"]) / 1000,
-                            "to_request_s": None if sent is None else sent - t0,
-                            "request_to_finished_s": None if finished is None else finished - sent})
+                phase = "new" if key == case.first_key else "seen"
+                out[phase].append({"cpu_ms": 1000 * spent.total, "cpu_own_ms": 1000 * spent.own,
+                                   "chart_s": (m["chart"] - m["key"]) / 1000, "idle_s": (m["idle"] - m["key"]) / 1000,
+                                   "to_request_s": None if sent is None else sent - t0,
+                                   "request_to_finished_s": None if finished is None else finished - sent})
         return out
     finally:
         await context.close()

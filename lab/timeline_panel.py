@@ -26,7 +26,9 @@ def step_slider(records, key, help=None):
 
 def metrics(records, names, colors, step, key):
     """Loss and accuracy over training, the step marked on both."""
-    shell.chart(figures.metric_curves(records, names, colors=colors, step=step, **common.metric_text()), key)
+    text = common.metric_text()
+    shell.chart(figures.mark_step(figures.metric_curves(records, names, colors=colors, **text), records, names, colors,
+                                  step, text["axis"]["test"]), key)
 
 
 def histograms(fig, records, step, key):

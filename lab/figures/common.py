@@ -9,7 +9,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from bn_core import HIST_EDGES, PERCENTILES, activation_derivative, activation_forward
-from lab.caches import figure_builder
+from lab.caches import SentFigure, figure_builder, sendable
 
 # Every figure of the app on plotly's white template, given when a figure is made: setting it afterwards (in style)
 # copies the whole template once more, which was two thirds of styling a figure (measured: 37 ms against 13 ms).
@@ -96,12 +96,12 @@ STEP_LINE = dict(color="#555", dash="dot", width=1.5)
 
 
 @figure_builder
-def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE, step=None):
+def metric_curves(records, names, titles, axis, divergence_text=None, colors=PALETTE):
     """Loss and accuracy vs step, one colour and marker symbol per run: train dashed, test solid.
 
     ``titles``: (loss title, accuracy title); ``axis``: dict of x/loss/accuracy axis titles and the
-    "train"/"test" words; ``divergence_text`` labels a diverged run's marker, its ``{step}`` filled in; ``step``: a
-    step to mark (a dotted line, and each run's test value at its last record up to that step)."""
+    "train"/"test" words; ``divergence_text`` labels a diverged run's marker, its ``{step}`` filled in. A step is
+    marked on it by ``mark_step``."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
     for i, (record, name, color) in enumerate(zip(records, names, colors)):
         if record is None or not record.snapshots:
@@ -114,24 +114,37 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
                                          line=dict(color=color, dash=dash, width=2.5),
                                          marker=dict(symbol=symbol, size=8, maxdisplayed=12), legendgroup=name,
                                          showlegend=col == 1), row=1, col=col)
-            if step is not None:
-                x, y = finite(record.steps, record.metric(f"test_{metric}"))
-                at = np.flatnonzero(x <= step)
-                if len(at):
-                    fig.add_trace(go.Scatter(x=[x[at[-1]]], y=[y[at[-1]]], mode="markers", showlegend=False,
-                                             name=f"{name} · {axis['test']}", hoverinfo="skip",
-                                             marker=dict(symbol=symbol, size=15, color=color,
-                                                         line=dict(color="#222", width=1.5))), row=1, col=col)
         if divergence_text is not None and record.divergence is not None:
             for col in (1, 2):
                 mark_divergence(fig, record, divergence_text.format(step=record.divergence.step), row=1, col=col)
-    if step is not None:
-        for col in (1, 2):
-            fig.add_vline(x=step, line=STEP_LINE, row=1, col=col)
     fig.update_xaxes(title_text=axis["x"])
     fig.update_yaxes(title_text=axis["loss"], row=1, col=1)
     fig.update_yaxes(title_text=axis["accuracy"], range=[0, 1.02], tickformat=".0%", row=1, col=2)
     return style(fig, height=400)
+
+
+def mark_step(fig, records, names, colors, step, test_word):
+    """A metric_curves figure (a cached one, of the same ``records``, ``names`` and ``colors``) with ``step``
+    marked: a dotted line on both panels, and each run's test value at its last record up to that step. Joined in
+    the plain form Streamlit sends (lab/caches.py): moving the step rebuilds none of the curves."""
+    plain = sendable(fig).to_dict()
+    marks = []
+    for i, (record, name, color) in enumerate(zip(records, names, colors)):
+        if record is None or not record.snapshots:
+            continue
+        symbol = run_style(color, "symbol", OTHER_SYMBOLS[i % len(OTHER_SYMBOLS)])
+        for axis, metric in (("", "loss"), ("2", "acc")):
+            x, y = finite(record.steps, record.metric(f"test_{metric}"))
+            at = np.flatnonzero(x <= step)
+            if len(at):
+                marks.append(dict(type="scatter", x=[x[at[-1]]], y=[y[at[-1]]], mode="markers", showlegend=False,
+                                  name=f"{name} · {test_word}", hoverinfo="skip", xaxis=f"x{axis}", yaxis=f"y{axis}",
+                                  marker=dict(symbol=symbol, size=15, color=color,
+                                              line=dict(color="#222", width=1.5))))
+    lines = [dict(type="line", x0=step, x1=step, xref=f"x{axis}", y0=0, y1=1, yref=f"y{axis} domain",
+                  line=STEP_LINE) for axis in ("", "2")]
+    layout = {**plain["layout"], "shapes": [*plain["layout"].get("shapes", ()), *lines]}
+    return SentFigure({**plain, "data": [*plain["data"], *marks], "layout": layout}, source=fig)
 
 
 @figure_builder

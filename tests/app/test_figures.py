@@ -2,6 +2,7 @@
 
 Right traces, titled axes, and no non-finite number in the data, even for a run that diverged."""
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from bn_core import HIST_EDGES, PERCENTILES, TrainConfig, train
@@ -221,7 +222,10 @@ def _layers(r, name):
 # Every builder that draws a run with BN and a run without it, drawn from the two runs.
 TWO_RUNS = {
     "common.metric_curves": lambda bn, no: [figures.metric_curves([bn, no], NAMES2, ("L", "A"), AXIS,
-                                                                  colors=(BN_COLOR, NO_BN_COLOR), step=30)],
+                                                                  colors=(BN_COLOR, NO_BN_COLOR))],
+    "common.mark_step": lambda bn, no: [go.Figure(figures.mark_step(
+        figures.metric_curves([bn, no], NAMES2, ("L", "A"), AXIS, colors=(BN_COLOR, NO_BN_COLOR)), [bn, no], NAMES2,
+        (BN_COLOR, NO_BN_COLOR), 30, "test").to_dict())],
     "common.layer_histograms": lambda bn, no: [figures.layer_histograms([_hists(bn), _hists(no)], NAMES2, "sigmoid",
                                                                         ["L1", "L2"], HIST_AXIS,
                                                                         colors=(BN_COLOR, NO_BN_COLOR))],

@@ -83,17 +83,21 @@ def test_a_large_network_has_no_model_at_a_step():
 
 def test_the_step_is_marked_on_the_loss_and_accuracy_curves(pair):
     bn, no_bn, _ = pair
-    fig = figures.metric_curves([bn, no_bn], ["with", "without"], ("L", "A"), AXIS, colors=(BN_COLOR, NO_BN_COLOR),
-                                step=35)
+    names, colors = ["with", "without"], (BN_COLOR, NO_BN_COLOR)
+    curves = figures.metric_curves([bn, no_bn], names, ("L", "A"), AXIS, colors=colors)
+    fig = go.Figure(figures.mark_step(curves, [bn, no_bn], names, colors, 35, "test").to_dict())
     assert [s.x0 for s in fig.layout.shapes] == [35, 35]  # a dotted line on both panels
+    assert {(s.xref, s.yref) for s in fig.layout.shapes} == {("x", "y domain"), ("x2", "y2 domain")}
     marks = [t for t in fig.data if t.mode == "markers"]
     assert len(marks) == 4  # per run, on loss and on accuracy
     i = list(bn.steps).index(30)  # the last record at or before step 35
-    assert {(m.x[0], m.y[0]) for m in marks if m.marker.color == BN_COLOR} == {
-        (30, bn.metric("test_loss")[i]), (30, bn.metric("test_acc")[i])}
+    assert {(m.x[0], m.y[0], m.xaxis) for m in marks if m.marker.color == BN_COLOR} == {
+        (30, bn.metric("test_loss")[i], "x"), (30, bn.metric("test_acc")[i], "x2")}
     assert {m.marker.symbol for m in marks} == {"circle", "x"}
-    moved = figures.metric_curves([bn, no_bn], ["with", "without"], ("L", "A"), AXIS, step=60)
+    assert [t.name for t in fig.data[:len(curves.data)]] == [t.name for t in curves.data]  # the curves first
+    moved = go.Figure(figures.mark_step(curves, [bn, no_bn], names, colors, 60, "test").to_dict())
     assert [s.x0 for s in moved.layout.shapes] == [60, 60]
+    assert not curves.layout.shapes  # the cached curves are left alone
 
 
 def test_play_frames_hold_each_steps_histograms(pair):
