@@ -172,8 +172,8 @@ figure_builder = memoized(MAX_FIGURES, figure=True)
 class SentFigure(go.Figure):
     """A finished figure in the plain form Streamlit sends. st.plotly_chart asks a figure for ``to_dict()``, which
     deep-copies all of it (tens of ms for one with Play frames) on every view; this one hands out the form made
-    once. Only for st.plotly_chart: it has no traces or layout of its own; ``source`` is the figure it was made
-    from, for the chart's data table."""
+    once. Only for st.plotly_chart: it has no traces or layout of its own; ``source`` is the figure it shows (or a
+    function that builds it), for the chart's data table."""
 
     def __init__(self, plain, source=None):
         super().__init__(layout={"template": "none"})  # not a copy of the default template it would never send
@@ -185,7 +185,7 @@ class SentFigure(go.Figure):
 
     @property
     def source(self):
-        return self._source
+        return self._source() if callable(self._source) else self._source
 
 
 _sent = BoundedCache(MAX_FIGURES)

@@ -31,23 +31,34 @@ def metrics(records, names, colors, step, key):
                                   step, text["axis"]["test"]), key)
 
 
-def histograms(fig, records, step, key):
-    """A per-layer histogram figure (lab.figures.common.layer_histograms, at ``step``) with Play: the browser
-    animates it over the recorded steps without asking the server."""
+def histograms(build, hists_at, records, step, key):
+    """A per-layer histogram figure (lab.figures.common.layer_histograms) at ``step``, with Play: the browser
+    animates it over the recorded steps without asking the server. ``hists_at(step)``: per run the per-layer counts
+    at a step; ``build(hists)``: the figure of those counts. The figure is built once, at the last step, and shows
+    other steps with their counts put in (lab.figures.timeline.with_play)."""
     steps, hists = tl.frames(records, common.recorded_steps(*records))
+    fig = build(hists_at(steps[-1]))
     shell.chart(with_play(fig, steps, hists, [t("common.step_title", step=s) for s in steps],
-                          {"play": t("common.play"), "pause": t("common.pause")}, t("common.step_title", step=step)),
-                key)
+                          {"play": t("common.play"), "pause": t("common.pause")}, t("common.step_title", step=step),
+                          shown=hists_at(step), source=lambda: build(hists_at(step))), key)
 
 
 def gamma_beta(record, step, key):
-    """Every unit's (γ, β) at ``step``, on axes fixed over the run; nothing for a run without BN."""
+    """Every unit's (γ, β) at ``step``, on axes fixed over the run; nothing for a run without BN. The figure is built
+    once, at the last record, and shows other steps with their values put in."""
+    last = record.steps[-1]
     params, ranges = tl.gamma_beta_at(record, step), tl.gamma_beta_range(record)
     if params is None or ranges is None:
         return
-    shell.chart(gamma_beta_at_step(params, ranges, common.layer_titles(len(params)),
-                                   {"title": t("timeline.gamma_beta_title", step=step), "start": t("timeline.start"),
-                                    "gamma": "γ", "beta": "β"}), key)
+
+    def build(at):
+        return gamma_beta_at_step(tl.gamma_beta_at(record, at), ranges, common.layer_titles(len(params)),
+                                  {"title": t("timeline.gamma_beta_title", step=at), "start": t("timeline.start"),
+                                   "gamma": "γ", "beta": "β"})
+
+    points = {1 + i: {"x": gamma, "y": beta} for i, (gamma, beta) in enumerate(params)}  # trace 0: the start
+    title = t("timeline.gamma_beta_title", step=step)
+    shell.chart(figures.with_data(build(last), points, title, lambda: build(step)), key)
     st.caption(t("timeline.gamma_beta_caption"))
 
 

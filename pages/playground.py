@@ -104,11 +104,11 @@ if records is not None and pg.drawable(records):
         timeline_panel.metrics(records, names, colors, step, "pg_metrics")
         st.subheader(t("playground.hist_title"))
         st.caption(t("playground.hist_caption"))
-        hists = tl.hists_of_runs(records, step)
-        timeline_panel.histograms(histograms(timeline_panel.empty_hists(records, hists), names, config.activation,
-                                             common.layer_titles(len(config.hidden)), hist_axis, colors),
-                                  records, step, "pg_hist")
-        for h, name in zip(hists, names):
+        timeline_panel.histograms(
+            lambda hists: histograms(hists, names, config.activation, common.layer_titles(len(config.hidden)),
+                                     hist_axis, colors),
+            lambda at: timeline_panel.empty_hists(records, tl.hists_of_runs(records, at)), records, step, "pg_hist")
+        for h, name in zip(tl.hists_of_runs(records, step), names):
             if h is None:
                 st.caption(t("playground.no_hist", name=name, step=step))
         if dataset.is_2d:

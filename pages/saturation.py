@@ -84,11 +84,12 @@ def timeline():
     """Everything that follows the step: moving the slider reruns this part only."""
     step = timeline_panel.step_slider(runs, "sat_step", help=t("saturation.step_help"))
     st.markdown(f"**{t('saturation.hist_title')}**")
-    timeline_panel.histograms(fig.histograms_at_step(
-        common.hists_at(record_bn, step), common.hists_at(record_no_bn, step), names, activation,
-        lesson.threshold(activation), layer_titles,
-        dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
-             derivative=t("common.derivative_curve"))), runs, step, "sat_hist")
+    hist_axis = dict(x=t("common.pre_activation"), share=t("common.share"), activation=t("common.activation_curve"),
+                     derivative=t("common.derivative_curve"))
+    timeline_panel.histograms(
+        lambda hists: fig.histograms_at_step(*hists, names, activation, lesson.threshold(activation), layer_titles,
+                                             hist_axis),
+        lambda at: [common.hists_at(record_bn, at), common.hists_at(record_no_bn, at)], runs, step, "sat_hist")
     st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
                  edge=fmt_num(HIST_EDGES[-1])))
     st.markdown(f"**{t(title_key)}**")

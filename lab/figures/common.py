@@ -147,6 +147,16 @@ def mark_step(fig, records, names, colors, step, test_word):
     return SentFigure({**plain, "data": [*plain["data"], *marks], "layout": layout}, source=fig)
 
 
+def with_data(fig, traces, title, source):
+    """A figure (a cached one) in the plain form Streamlit sends, with the data of some traces (``traces``: {index:
+    {"x": ..., "y": ...}}) and its title text replaced: the same chart at another step, without building it again.
+    ``source``: the figure it now shows, or a function that builds it (for the data table)."""
+    plain = sendable(fig).to_dict()
+    data = [{**trace, **traces[i]} if i in traces else trace for i, trace in enumerate(plain["data"])]
+    layout = {**plain["layout"], "title": {**plain["layout"].get("title", {}), "text": title}}
+    return SentFigure({**plain, "data": data, "layout": layout}, source=source)
+
+
 @figure_builder
 def layer_histograms(hists, names, activation, layer_titles, axis, colors=PALETTE):
     """Per hidden layer, the activation-input histogram of each run on shared axes, the activation function and

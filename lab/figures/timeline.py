@@ -4,45 +4,51 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bn_core import HIST_EDGES
-from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized, sendable
-from lab.figures.common import PALETTE, shares, style
+from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized
+from lab.figures.common import PALETTE, shares, style, with_data
 
 FRAME_MS = 300  # how long each recorded step stays on screen while playing
 LAYER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star", "hexagon")
 
 
-def with_play(fig, steps, hists, titles, labels, title):
+def with_play(fig, steps, hists, titles, labels, title, shown=None, source=None):
     """A histogram figure of lab.figures.common.layer_histograms (a cached one: ``@figure_builder``) with one
     animation frame per step, Play and Pause buttons, and ``title`` (the step shown). The browser plays the frames
     itself: no request to the server while it plays.
 
     ``hists``: per frame, per run the per-layer counts on HIST_EDGES (None: the run has no record there, its bars
-    are empty); ``titles``: per frame, the figure's title (the step); ``labels``: dict play, pause.
+    are empty); ``titles``: per frame, the figure's title (the step); ``labels``: dict play, pause; ``shown``: per
+    run the per-layer counts of the step shown, drawn in place of ``fig``'s own (so that ``fig`` may be the figure
+    at any step: one cached figure serves every step); ``source``: the figure at the step shown, or a function that
+    builds it, for the chart's data table (default ``fig``).
 
     The frames do not depend on the step shown, only on the runs: they are made once (``play_parts``) and joined
-    to the figure at the step in the plain form Streamlit sends (lab/caches.py), so that moving the step slider
-    rebuilds only the histograms at the new step."""
+    to the figure in the plain form Streamlit sends (lab/caches.py), so that moving the step slider builds nothing
+    but the counts of the new step."""
     bars = tuple((i, trace.meta["run"], trace.meta["layer"]) for i, trace in enumerate(fig.data)
                  if trace.type == "bar" and trace.meta)
     parts = play_parts(bars, steps, hists, titles, labels, fig.layout.margin.t or 50, fig.layout.height or 380)
-    plain = sendable(fig).to_dict()
-    layout = {**plain["layout"], "title": {"text": title}}
+    replaced = {} if shown is None else {i: {"y": _bar_shares(shown, run, layer)} for i, run, layer in bars}
+    plain = with_data(fig, replaced, title, source or fig).to_dict()
+    layout = dict(plain["layout"])
     for name, value in parts["layout"].items():  # one level deep: margin.t leaves margin.l as it is
         layout[name] = {**layout[name], **value} if isinstance(layout.get(name), dict) else value
-    return SentFigure({**plain, "layout": layout, "frames": parts["frames"]}, source=fig)
+    return SentFigure({**plain, "layout": layout, "frames": parts["frames"]}, source=source or fig)
+
+
+def _bar_shares(hists, run, layer):
+    """The bar heights of one run's layer in ``hists`` (per run, per-layer counts; empty where there are none)."""
+    h = hists[run] if run < len(hists) else None
+    return shares(h[layer] if h is not None and layer < len(h) else np.zeros(len(HIST_EDGES) - 1))
 
 
 @memoized(MAX_FIGURES)
 def play_parts(bars, steps, hists, titles, labels, margin_top, height):
     """The frames and the layout additions of with_play, in plain form: ``bars`` = (trace index, run, layer) of
     each histogram bar trace of the figure."""
-    empty = np.zeros(len(HIST_EDGES) - 1)
     frames = []
     for step, runs, frame_title in zip(steps, hists, titles):
-        data = []
-        for _, run, layer in bars:
-            h = runs[run] if run < len(runs) else None
-            data.append({"type": "bar", "y": shares(h[layer] if h is not None and layer < len(h) else empty)})
+        data = [{"type": "bar", "y": _bar_shares(runs, run, layer)} for _, run, layer in bars]
         frames.append({"data": data, "traces": [i for i, _, _ in bars], "name": str(step),
                        "layout": {"title": {"text": frame_title}}})
     play = dict(label=f"▶ {labels['play']}", method="animate",

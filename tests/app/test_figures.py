@@ -278,7 +278,7 @@ HELPERS = {"common.figure_data", "common.finite", "common.projector", "common.ma
            "common.shares",
            "common.style", "covariate_shift.band_range", "gamma_beta.edges_for", "gamma_beta.shares",
            "inputs.histogram", "inputs.x_limit", "saturation.legend_clear_of_axis_titles",
-           "saturation.low_gradient_zones", "timeline.play_parts"}
+           "saturation.low_gradient_zones", "timeline.play_parts", "common.with_data"}
 
 
 def public_functions():

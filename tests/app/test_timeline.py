@@ -1,6 +1,7 @@
 """The linked training timeline (lab/lessons/timeline.py, lab/figures/timeline.py, lab/timeline_panel.py): one step
 moves the histograms, the decision boundary, γ and β and the marker on the loss and accuracy curves together, and
 the histograms carry Plotly frames that the browser plays (tests/app/test_browser_timeline.py plays them)."""
+import base64
 import json
 
 import numpy as np
@@ -15,7 +16,9 @@ from lab.figures.timeline import gamma_beta_at_step, with_play
 from lab.i18n import translate
 from lab.lessons import common
 from lab.lessons import playground as pg
+from lab.lessons import saturation as sat
 from lab.lessons import timeline as tl
+from lab.runs import cached
 
 AXIS = {"x": "step", "loss": "loss", "accuracy": "accuracy", "train": "train", "test": "test"}
 HIST_AXIS = {"x": "input", "share": "share", "activation": "act", "derivative": "der"}
@@ -148,6 +151,42 @@ def test_the_saturation_step_slider_moves_every_chart_together():
         assert {s["x0"] for s in chart(at, key)["layout"]["shapes"] if s["line"].get("dash") == "dot"} == {0}
     assert chart(at, "sat_gamma_beta")["layout"]["title"]["text"] == translate("en", "timeline.gamma_beta_title",
                                                                                step=0)
+
+
+def numbers(value):
+    """An array of a chart spec: a list, or plotly's typed array ({"dtype", "bdata"})."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, float)
+
+
+@pytest.mark.parametrize("step", [0, 150])
+def test_a_step_drawn_from_the_cached_figure_shows_that_steps_numbers(step):
+    """The histograms and the (γ, β) points are built once and other steps put in (lab/timeline_panel.py): what is
+    drawn at a step must be that step's record, and the data table must read it too."""
+    at = open_page("pages/saturation.py")
+    at.select_slider(key="sat_step").set_value(step).run()
+    no_exception(at)
+    record_bn, record_no_bn = (cached(c) for c in sat.configs(sat.BASE.activation, sat.DEFAULT_SIGMA[
+        sat.BASE.activation], sat.BASE.steps, 0))
+    hist = chart(at, "sat_hist")
+    bars = [t for t in hist["data"] if t["type"] == "bar"]
+    assert len(bars) == 2 * record_bn.n_layers
+    for trace in bars:
+        record = (record_bn, record_no_bn)[trace["meta"]["run"]]
+        expected = figures.shares(common.hists_at(record, step)[trace["meta"]["layer"]])
+        np.testing.assert_allclose(numbers(trace["y"]), expected)
+    points = chart(at, "sat_gamma_beta")["data"][1:]
+    for (gamma, beta), trace in zip(tl.gamma_beta_at(record_bn, step), points, strict=True):
+        np.testing.assert_allclose(numbers(trace["x"]), gamma, rtol=1e-6)
+        np.testing.assert_allclose(numbers(trace["y"]), beta, rtol=1e-6)
+    at.session_state["sat_hist__data"] = True  # what clicking the histograms' data expander does
+    at.run()
+    table = at.dataframe[0].value
+    panel, series = translate("en", "common.data_panel"), translate("en", "common.data_series")
+    rows = table[(table[panel] == translate("en", "common.layer", n=1)) &
+                 (table[series] == translate("en", "common.with_bn"))]
+    np.testing.assert_allclose(rows["y"], figures.shares(common.hists_at(record_bn, step)[0]))
 
 
 def test_the_playground_boundary_follows_the_step():
