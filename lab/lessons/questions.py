@@ -23,7 +23,6 @@ SMALL_ACC = 0.02  # accuracies (and spreads of accuracy) closer than 2 percentag
 SMALL_SHARE = 0.02  # shares of values (saturated, in the linear region) closer than 2 percentage points
 SMALL_RATIO = 1.25  # two positive numbers (gradients, drifts, steps to a target) less than 1.25× apart
 SMALL_PARAM = 0.05  # a learned γ within 0.05 of the value the verdict compares it with
-SAME_SHARE = 0.05  # "about the same" share of saturated (or dead) values: within 5 percentage points
 
 
 @dataclass(frozen=True)
@@ -168,15 +167,15 @@ def _what(activation):
 
 def more_low_gradient_at_start(activation, record_bn, record_no_bn):
     """Which network has the larger share of saturated inputs (dead units for ReLU, inputs ≤ 0 for leaky ReLU) in
-    its worst layer at step 0, or "same" within SAME_SHARE; margin: how far the difference is from that band."""
+    its worst layer at step 0, or "same" (the takeaway's rule: lab.lessons.saturation.more_low); margin: how far
+    the difference is from the "same" band."""
     measure = sat.low_gradient_measure(activation)
     no, bn = (float(sat.at(r, measure, 0).max()) for r in (record_no_bn, record_bn))
     if not finite(no, bn):
         return undecided()
-    diff = no - bn
-    answer = "same" if abs(diff) < SAME_SHARE else "no_bn" if diff > 0 else "bn"
-    return Verdict(answer, t("questions.sat_start_why", what=t(WHAT_KEYS[_what(activation)]), no=_pct(no),
-                             bn=_pct(bn)), Margin(abs(abs(diff) - SAME_SHARE), SMALL_SHARE, "pp"))
+    return Verdict(sat.more_low(no, bn), t("questions.sat_start_why", what=t(WHAT_KEYS[_what(activation)]),
+                                          no=_pct(no), bn=_pct(bn)),
+                   Margin(abs(abs(no - bn) - sat.SAME_SHARE), SMALL_SHARE, "pp"))
 
 
 def more_gradient_reaches_layer_one(record_bn, record_no_bn):
@@ -209,7 +208,7 @@ def saturation(activation, record_bn, record_no_bn):
     steps = record_bn.config.steps
     return [
         Question("sat_start", t("questions.sat_start", what=t(WHAT_KEYS[_what(activation)])),
-                 {**_runs(), "same": t("questions.same", tie=pp(SAME_SHARE))},
+                 {**_runs(), "same": t("questions.same", tie=pp(sat.SAME_SHARE))},
                  more_low_gradient_at_start(activation, record_bn, record_no_bn)),
         Question("sat_gradient", t("questions.sat_gradient"), _runs(),
                  more_gradient_reaches_layer_one(record_bn, record_no_bn)),

@@ -15,6 +15,7 @@ STEPS = (100, 300, 600)
 MORE = 1.5  # "clearly more": a ratio past this picks the stronger phrasing
 FLOOR = 0.01  # a share below 1% counts as none
 NOTABLE = 0.05  # from 5% on, a share is worth comparing
+SAME_SHARE = 0.05  # two shares within 5 percentage points are "about the same" (more_low)
 
 
 def configs(activation, sigma, steps, seed):
@@ -67,18 +68,27 @@ def grad_phrase(r_no, r_bn):
     return "saturation.tk_grad_plain"
 
 
+def more_low(worst_no, worst_bn):
+    """Which network has the larger share of low-gradient values (saturated, dead or ≤ 0) in its worst layer:
+    "no_bn", "bn", or "same" when the two are within SAME_SHARE. The one rule of the takeaway and of the
+    predict-then-run question (lab/lessons/questions.py), so that the two never disagree."""
+    diff = worst_no - worst_bn
+    return "same" if abs(diff) < SAME_SHARE else "no_bn" if diff > 0 else "bn"
+
+
 def low_sentence(worst_no, worst_bn):
     """The worst layers' shares (saturated, dead or ≤ 0) without and with BN, compared: the phrase fits the numbers."""
     no, bn = _share(worst_no), _share(worst_bn)
     if max(worst_no, worst_bn) < NOTABLE:
         return t("saturation.tk_low_both_low", no=no, bn=bn, low=_share(NOTABLE))
-    if worst_bn < FLOOR:  # here worst_no ≥ NOTABLE
-        return t("saturation.tk_low_none", no=no, floor=_share(FLOOR))
-    if worst_no > MORE * worst_bn:
-        return t("saturation.tk_low_more", factor=fmt_num(worst_no / worst_bn), no=no, bn=bn)
-    if worst_bn > MORE * worst_no:
+    which = more_low(worst_no, worst_bn)
+    if which == "same":
+        return t("saturation.tk_low_similar", no=no, bn=bn, tie=fmt_num(100 * SAME_SHARE))
+    if which == "bn":
         return t("saturation.tk_low_more_bn", no=no, bn=bn)
-    return t("saturation.tk_low_similar", no=no, bn=bn, more=fmt_num(MORE))
+    if worst_bn < FLOOR:
+        return t("saturation.tk_low_none", no=no, floor=_share(FLOOR))
+    return t("saturation.tk_low_more", factor=fmt_num(worst_no / worst_bn, 2), no=no, bn=bn)
 
 
 def _share(v):  # small shares keep a decimal, so "0.6%" is not shown as "1%" next to "under 1%"

@@ -80,16 +80,27 @@ def test_inputs_worst_with_bn_against_best_without(acc_bn, acc_no, key):
     (0.30, 0.005, "saturation.tk_low_none"),
     (0.30, 0.10, "saturation.tk_low_more"),
     (0.10, 0.30, "saturation.tk_low_more_bn"),
-    (0.30, 0.25, "saturation.tk_low_similar"),  # within a factor 1.5
+    (0.30, 0.26, "saturation.tk_low_similar"),  # within 5 percentage points
+    (0.30, 0.24, "saturation.tk_low_more"),
+    (0.24, 0.30, "saturation.tk_low_more_bn"),
 ])
 def test_saturation_worst_layer_sentence(no, bn, key):
     assert sat.low_sentence(no, bn) == key
 
 
 def test_saturation_sentence_thresholds_are_the_stated_ones():
-    assert (sat.NOTABLE, sat.FLOOR, sat.MORE) == (0.05, 0.01, 1.5)
-    assert sat.low_sentence(0.30, 0.2) == "saturation.tk_low_similar"  # exactly 1.5×: still "within a factor 1.5"
-    assert sat.low_sentence(0.301, 0.2) == "saturation.tk_low_more"
+    assert (sat.NOTABLE, sat.FLOOR, sat.SAME_SHARE) == (0.05, 0.01, 0.05)
+    assert sat.low_sentence(0.30, 0.2501) == "saturation.tk_low_similar"  # just within 5 points
+    assert sat.low_sentence(0.30, 0.2499) == "saturation.tk_low_more"
+
+
+@pytest.mark.parametrize("no, bn", [(0.30, 0.26), (0.30, 0.24), (0.24, 0.30), (0.30, 0.005), (0.9, 0.5),
+                                    (0.5, 0.52)])
+def test_the_saturation_takeaway_and_question_use_one_rule(no, bn):
+    """The question "which has more at the start" and the takeaway's comparison never disagree."""
+    sentence = {"same": "saturation.tk_low_similar", "bn": "saturation.tk_low_more_bn",
+                "no_bn": ("saturation.tk_low_more", "saturation.tk_low_none")}[sat.more_low(no, bn)]
+    assert sat.low_sentence(no, bn) in ((sentence,) if isinstance(sentence, str) else sentence)
 
 
 @pytest.mark.parametrize("acc_bn, acc_no, key", [
