@@ -2,7 +2,7 @@
 import streamlit as st
 
 import lab.lessons.playground as pg
-from bn_core import ConfigError, check_config, load_data
+from bn_core import ConfigError, check_config
 from lab import playground_panel, seed_panel, shell, timeline_panel
 from lab.figures import common as figures
 from lab.figures.playground import histograms
@@ -42,7 +42,7 @@ if challenge is None:
 
 # ---- train (or redraw what is trained) ----
 problem = None
-dataset = data if data is not None or config.dataset == "csv" else load_data(configs[0])  # its size bounds the batch
+dataset = data if data is not None or config.dataset == "csv" else common.dataset(configs[0])  # bounds the batch
 try:
     for c in configs:
         check_config(c, n_train=None if dataset is None else len(dataset.X_train))

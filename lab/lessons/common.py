@@ -2,7 +2,8 @@
 the same way (a run that diverged, a layer's name). No streamlit."""
 import numpy as np
 
-from bn_core import TrainConfig
+from bn_core import TrainConfig, load_data
+from lab.caches import memoized
 from lab.i18n import t
 
 # The paper's Figure 1 network on the bundled digits: 3 hidden layers × 100 sigmoid units, BN before the sigmoid,
@@ -86,3 +87,9 @@ def metric_text():
                 axis=dict(x=t("common.step"), loss=t("common.loss"), accuracy=t("common.accuracy"),
                           train=t("common.train"), test=t("common.test")),
                 divergence_text=t("common.diverged_short", step="{step}"))  # the figure fills in each run's step
+
+
+@memoized(8)
+def dataset(config):
+    """bn_core.load_data(config), kept for every session (the Playground asks for it on every rerun): read-only."""
+    return load_data(config)
