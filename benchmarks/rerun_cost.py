@@ -77,7 +77,9 @@ class Case:
 
 def cases():
     gamma = lesson_page(next(lesson for lesson in shell.LESSONS if lesson.url_path == "gamma_beta"))
+    saturation = lesson_page(next(lesson for lesson in shell.LESSONS if lesson.url_path == "saturation"))
     return [Case("γ slider (γ/β page)", gamma, "gb_gamma", "gb_histograms", "ArrowRight"),
+            Case("record-step slider (saturation)", saturation, "sat_step", "sat_hist", "ArrowLeft"),
             Case("record-step slider (Playground)", playground_page(), "pg_hist_step", "pg_hist", "ArrowLeft")]
 
 

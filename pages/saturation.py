@@ -93,11 +93,11 @@ def timeline():
     st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
                  edge=fmt_num(HIST_EDGES[-1])))
     st.markdown(f"**{t(title_key)}**")
-    shell.chart(fig.low_gradient_lines(runs, names, measure, step, layer_titles, t(axis_key), t("common.step")),
-                "sat_low")
+    shell.chart(figures.step_line(fig.low_gradient_lines(runs, names, measure, layer_titles, t(axis_key),
+                                                         t("common.step")), step), "sat_low")
     st.markdown(f"**{t('saturation.grad_title')}**")
-    shell.chart(fig.grad_norm_lines(runs, names, step, layer_titles, t("saturation.y_grad"), t("common.step")),
-                "sat_grad")
+    shell.chart(figures.step_line(fig.grad_norm_lines(runs, names, layer_titles, t("saturation.y_grad"),
+                                                      t("common.step")), step), "sat_grad")
     st.caption(t("saturation.lines_caption"))
     st.markdown(f"**{t('saturation.metrics_title')}**")
     timeline_panel.metrics(runs, names, figures.PALETTE[:2], step, "sat_metrics")

@@ -125,9 +125,7 @@ def metric_curves(records, names, titles, axis, divergence_text=None, colors=PAL
 
 def mark_step(fig, records, names, colors, step, test_word):
     """A metric_curves figure (a cached one, of the same ``records``, ``names`` and ``colors``) with ``step``
-    marked: a dotted line on both panels, and each run's test value at its last record up to that step. Joined in
-    the plain form Streamlit sends (lab/caches.py): moving the step rebuilds none of the curves."""
-    plain = sendable(fig).to_dict()
+    marked: a dotted line on both panels, and each run's test value at its last record up to that step."""
     marks = []
     for i, (record, name, color) in enumerate(zip(records, names, colors)):
         if record is None or not record.snapshots:
@@ -141,10 +139,28 @@ def mark_step(fig, records, names, colors, step, test_word):
                                   name=f"{name} · {test_word}", hoverinfo="skip", xaxis=f"x{axis}", yaxis=f"y{axis}",
                                   marker=dict(symbol=symbol, size=15, color=color,
                                               line=dict(color="#222", width=1.5))))
-    lines = [dict(type="line", x0=step, x1=step, xref=f"x{axis}", y0=0, y1=1, yref=f"y{axis} domain",
-                  line=STEP_LINE) for axis in ("", "2")]
+    return step_line(fig, step, marks)
+
+
+def step_line(fig, step, traces=()):
+    """A figure (a cached one) with a dotted line at ``step`` on every panel (and ``traces`` added, as plain
+    dicts). Joined in the plain form Streamlit sends (lab/caches.py): moving the step rebuilds nothing."""
+    plain = sendable(fig).to_dict()
+    lines = [dict(type="line", x0=step, x1=step, xref=x, y0=0, y1=1, yref=f"{y} domain", line=STEP_LINE)
+             for x, y in panels(fig)]
     layout = {**plain["layout"], "shapes": [*plain["layout"].get("shapes", ()), *lines]}
-    return SentFigure({**plain, "data": [*plain["data"], *marks], "layout": layout}, source=fig)
+    return SentFigure({**plain, "data": [*plain["data"], *traces], "layout": layout}, source=fig)
+
+
+def panels(fig):
+    """The (x axis, y axis) of each panel of a figure, in order of its traces; a secondary y axis is not a panel."""
+    out = []
+    for trace in fig.data:
+        x, y = getattr(trace, "xaxis", None) or "x", getattr(trace, "yaxis", None) or "y"
+        if fig.layout[f"yaxis{y[1:]}"].overlaying or (x, y) in out:
+            continue
+        out.append((x, y))
+    return out
 
 
 def with_data(fig, traces, title, source):

@@ -38,30 +38,23 @@ def legend_clear_of_axis_titles(fig):
     return fig
 
 
-def _mark_step(fig, step, n_layers):
-    for col in range(1, n_layers + 1):
-        fig.add_vline(x=step, line=dict(color="#555", dash="dot", width=1.5), row=1, col=col)
-
-
 @figure_builder
-def low_gradient_lines(records, names, measure, step, layer_titles, y_title, x_title):
-    """Per layer, the share of saturated values (or dead units) over training, one line per run; the step shown
-    in the histograms marked. ``records``: (with BN, without BN)."""
+def low_gradient_lines(records, names, measure, layer_titles, y_title, x_title):
+    """Per layer, the share of saturated values (or dead units) over training, one line per run (the step shown
+    is marked by lab.figures.common.step_line). ``records``: (with BN, without BN)."""
     steps = [r.steps for r in records]
     series = [[r.layer_series(i, measure) for i in range(r.n_layers)] for r in records]
     fig = per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=COLORS)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
-    _mark_step(fig, step, max(r.n_layers for r in records))
     return legend_clear_of_axis_titles(fig)
 
 
 @figure_builder
-def grad_norm_lines(records, names, step, layer_titles, y_title, x_title):
-    """Per layer, ‖∂loss/∂W‖ over training on a log axis, one line per run; the step shown marked."""
+def grad_norm_lines(records, names, layer_titles, y_title, x_title):
+    """Per layer, ‖∂loss/∂W‖ over training on a log axis, one line per run (the step shown is marked by
+    lab.figures.common.step_line)."""
     steps = [r.steps for r in records]
     series = [[r.layer_series(i, "grad_z") for i in range(r.n_layers)] for r in records]
     fig = per_layer_lines(steps, series, names, layer_titles, y_title, x_title, colors=COLORS, log_y=True)
     fig.update_yaxes(dtick=1)  # a tick per decade: 0.01, 0.1, 1
-    _mark_step(fig, step, max(r.n_layers for r in records))
     return legend_clear_of_axis_titles(fig)
-

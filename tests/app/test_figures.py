@@ -256,8 +256,8 @@ TWO_RUNS = {
     "saturation.histograms_at_step": lambda bn, no: [fig_saturation.histograms_at_step(
         _hists(bn), _hists(no), NAMES2, "sigmoid", 3.6, ["L1", "L2"], HIST_AXIS)],
     "saturation.low_gradient_lines": lambda bn, no: [fig_saturation.low_gradient_lines((bn, no), NAMES2, "saturated",
-                                                                                       30, ["L1", "L2"], "y", "s")],
-    "saturation.grad_norm_lines": lambda bn, no: [fig_saturation.grad_norm_lines((bn, no), NAMES2, 30, ["L1", "L2"],
+                                                                                       ["L1", "L2"], "y", "s")],
+    "saturation.grad_norm_lines": lambda bn, no: [fig_saturation.grad_norm_lines((bn, no), NAMES2, ["L1", "L2"],
                                                                                  "y", "s")],
 }
 # Builders that draw one run, or compare things that are not runs with and without BN (say why).
@@ -278,7 +278,8 @@ HELPERS = {"common.figure_data", "common.finite", "common.projector", "common.ma
            "common.shares",
            "common.style", "covariate_shift.band_range", "gamma_beta.edges_for", "gamma_beta.shares",
            "inputs.histogram", "inputs.x_limit", "saturation.legend_clear_of_axis_titles",
-           "saturation.low_gradient_zones", "timeline.play_parts", "common.with_data"}
+           "saturation.low_gradient_zones", "timeline.play_parts", "common.with_data",
+           "common.step_line", "common.panels"}
 
 
 def public_functions():
@@ -379,3 +380,14 @@ def test_figure_data_of_a_heatmap_and_of_bars_with_names():
     bars = figures.figure_data(fig_inputs.accuracy_bars([0.9, np.nan], [0.7, 0.6], ["a", "b"],
                                                         dict(with_bn="with", without_bn="without", accuracy="acc")))
     assert bars[bars.series == "with"].y.tolist() == ["a"] and bars[bars.series == "without"].x.tolist() == [0.7, 0.6]
+
+
+def test_a_step_line_is_what_plotly_draws_for_a_vertical_line_on_each_panel(runs):
+    """step_line joins its lines in plain form: they must be the shapes add_vline makes, panel by panel."""
+    bn, no_bn, _ = runs
+    for fig in (figures.metric_curves([bn, no_bn], NAMES2, ("L", "A"), AXIS),
+                fig_saturation.grad_norm_lines((bn, no_bn), NAMES2, ["L1", "L2"], "y", "s")):
+        expected = go.Figure(fig)
+        for col in range(1, len(figures.panels(fig)) + 1):
+            expected.add_vline(x=30, line=figures.STEP_LINE, row=1, col=col)
+        assert figures.step_line(fig, 30).to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]

@@ -8,7 +8,7 @@ from conftest import in_language
 
 from bn_core import ACTIVATIONS, HIST_EDGES, SIGMOID_SATURATION_X, TANH_SATURATION_X, activation_derivative, train
 from lab.figures import saturation as fig
-from lab.figures.common import BN_COLOR, NO_BN_COLOR
+from lab.figures.common import BN_COLOR, NO_BN_COLOR, step_line
 from lab.i18n import LANGS, fmt_num, fmt_pct, translate
 from lab.lessons import common
 from lab.lessons import saturation as lesson
@@ -115,12 +115,15 @@ def test_histograms_at_step_figure(pair):
 
 
 def test_line_figures(pair):
-    f = fig.low_gradient_lines(pair, ("BN", "no BN"), "saturated", 40, ["l1", "l2", "l3"], "sat", "step")
+    f = fig.low_gradient_lines(pair, ("BN", "no BN"), "saturated", ["l1", "l2", "l3"], "sat", "step")
     lines = [tr for tr in f.data if tr.type == "scatter"]
     assert len(lines) == 6 and all(np.isfinite(np.asarray(tr.y, float)).all() for tr in lines)
     assert [tr.line.color for tr in lines[::3]] == [BN_COLOR, NO_BN_COLOR]
-    assert any(s.x0 == 40 for s in f.layout.shapes)  # the step on screen is marked
-    g = fig.grad_norm_lines(pair, ("BN", "no BN"), 40, ["l1", "l2", "l3"], "norm", "step")
+    marked = step_line(f, 40).to_dict()["layout"]["shapes"]  # the step on screen, on every layer's panel
+    assert [(s["x0"], s["xref"], s["yref"]) for s in marked] == [(40, "x", "y domain"), (40, "x2", "y2 domain"),
+                                                                 (40, "x3", "y3 domain")]
+    assert not f.layout.shapes  # the cached lines are left alone
+    g = fig.grad_norm_lines(pair, ("BN", "no BN"), ["l1", "l2", "l3"], "norm", "step")
     assert g.layout.yaxis.type == "log" and g.layout.yaxis.title.text == "norm"
     assert all((np.asarray(tr.y, float) > 0).all() for tr in g.data)
 
