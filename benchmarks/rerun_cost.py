@@ -176,9 +176,9 @@ def table(r):
              "request→finished", "ratio to reference (CPU, chart)", "target")]
     for c in [r["reference"], *r["cases"]]:
         ratios = "" if "cpu_ratio" not in c else f"{c['cpu_ratio']:.1f}×, {c['chart_ratio']:.1f}×"
-        ok = c["cpu_ms"] < TARGET_SERVER_MS and c["chart_s"] < TARGET_CHART_S
-        target = "" if "cpu_ratio" not in c else "ok" if ok else \
-            f"MISSED (< {TARGET_SERVER_MS} ms server, < {TARGET_CHART_S} s to chart)"
+        server = "ok" if c["cpu_ms"] < TARGET_SERVER_MS else f"MISSED (< {TARGET_SERVER_MS} ms)"
+        browser = "ok" if c["chart_s"] < TARGET_CHART_S else f"MISSED (< {TARGET_CHART_S} s)"
+        target = "" if "cpu_ratio" not in c else f"server {server}, chart {browser}"
         rows.append((c["name"], f"{c['cpu_ms']:.0f} ms", f"{c['chart_s']:.2f} s", f"{c['idle_s']:.2f} s",
                      f"{c['to_request_s']:.2f} s", f"{c['request_to_finished_s']:.2f} s", ratios, target))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
