@@ -53,7 +53,8 @@ def rerun_rows(r):
     """The widget-change figures (benchmarks/rerun_cost.py) as rows of the table."""
     return [(f"widget change: {c['name']}", f"server CPU {c['cpu_ms']:.0f} ms, chart in {c['chart_s']:.2f} s",
              f"{c['cpu_ratio']:.1f}× / {c['chart_ratio']:.1f}× a one-slider page",
-             "ok" if c["cpu_ms"] < 150 and c["chart_s"] < 0.3 else "MISSED (target < 150 ms, < 0.3 s)")
+             f"server {'ok' if c['cpu_ms'] < 150 else 'MISSED (< 150 ms)'}, "
+             f"chart {'ok' if c['chart_s'] < 0.3 else 'MISSED (< 0.3 s)'}")
             for c in r["cases"]]
 
 
