@@ -171,10 +171,22 @@ class BatchNorm1d:
         if not self.training:
             self._cache = None
             return affine(x, *self.fold())
-        y, self._cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        y, self._cache = self._normalize(x)
         if update_stats:
-            self.update_running(self._cache.mu, self._cache.var, x.shape[0])
+            self._update_running(self._cache, x.shape[0])
         return y
+
+    # The three steps a variant of BN changes (bn_core/norms.py): normalize a batch, update the running statistics
+    # from what it cached, and the backward pass through it (which also sets dgamma and dbeta).
+
+    def _normalize(self, x):
+        return batchnorm_forward(x, self.gamma, self.beta, self.eps)
+
+    def _update_running(self, cache, n):
+        self.update_running(cache.mu, cache.var, n)
+
+    def _backward(self, dy, cache):
+        return batchnorm_backward(dy, cache, out=(self.dgamma, self.dbeta))[0]
 
     def update_running(self, mean=None, var=None, n=None):
         """The exponential moving average of the statistics given: ``var`` is a biased batch variance of ``n``
@@ -190,7 +202,7 @@ class BatchNorm1d:
     def backward(self, dy):
         if self._cache is None:
             raise RuntimeError("backward needs a train-mode forward pass first")
-        return batchnorm_backward(dy, self._cache, out=(self.dgamma, self.dbeta))[0]
+        return self._backward(dy, self._cache)
 
     def fold(self):
         """Eval-mode BN as one fixed affine map per feature: ``y = x·scale + shift``."""

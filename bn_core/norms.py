@@ -51,20 +51,14 @@ def mean_only_backward(dy, cache):
 class MeanOnlyBatchNorm1d(BatchNorm1d):
     """Mean-only BN; eval mode subtracts the running mean. ``running_var`` stays at 1 (unused)."""
 
-    def forward(self, x, update_stats=True):
-        self.x = x
-        if not self.training:
-            self._cache = None
-            return affine(x, *self.fold())
-        y, self._cache = mean_only_forward(x, self.gamma, self.beta)
-        if update_stats:
-            self.update_running(mean=self._cache[2])
-        return y
+    def _normalize(self, x):
+        return mean_only_forward(x, self.gamma, self.beta)
 
-    def backward(self, dy):
-        if self._cache is None:
-            raise RuntimeError("backward needs a train-mode forward pass first")
-        dx, self.dgamma[...], self.dbeta[...] = mean_only_backward(dy, self._cache)
+    def _update_running(self, cache, n):
+        self.update_running(mean=cache[2])
+
+    def _backward(self, dy, cache):
+        dx, self.dgamma[...], self.dbeta[...] = mean_only_backward(dy, cache)
         return dx
 
     def fold(self):
@@ -100,20 +94,14 @@ def var_only_backward(dy, cache):
 class VarianceOnlyBatchNorm1d(BatchNorm1d):
     """Variance-only BN; eval mode divides by the running standard deviation. ``running_mean`` stays 0 (unused)."""
 
-    def forward(self, x, update_stats=True):
-        self.x = x
-        if not self.training:
-            self._cache = None
-            return affine(x, *self.fold())
-        y, self._cache = var_only_forward(x, self.gamma, self.beta, self.eps)
-        if update_stats:
-            self.update_running(var=self._cache[4], n=x.shape[0])
-        return y
+    def _normalize(self, x):
+        return var_only_forward(x, self.gamma, self.beta, self.eps)
 
-    def backward(self, dy):
-        if self._cache is None:
-            raise RuntimeError("backward needs a train-mode forward pass first")
-        dx, self.dgamma[...], self.dbeta[...] = var_only_backward(dy, self._cache)
+    def _update_running(self, cache, n):
+        self.update_running(var=cache[4], n=n)
+
+    def _backward(self, dy, cache):
+        dx, self.dgamma[...], self.dbeta[...] = var_only_backward(dy, cache)
         return dx
 
     # fold(): BatchNorm1d's, with running_mean at 0 (never updated): γ/√(running_var + ε), β
