@@ -223,6 +223,7 @@ def test_in_a_browser_the_sidebar_starts_collapsed_and_the_qr_code_renders(brows
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stSidebar']").get_attribute("data-collapsed") == "true"
             img = page.locator("[data-testid='stImage'] img")
+            img.first.wait_for(timeout=60_000)  # a loaded machine may still be drawing the page's last rerun
             assert img.count() == 1
             box = img.bounding_box()
             assert box["width"] > 100 and box["height"] > 100
