@@ -74,7 +74,8 @@ def fingerprint(value):
     if isinstance(value, (tuple, list)):
         return (type(value).__name__, *(fingerprint(v) for v in value))
     if isinstance(value, dict):
-        return ("dict", *sorted((fingerprint(k), fingerprint(v)) for k, v in value.items()))
+        items = ((fingerprint(k), fingerprint(v)) for k, v in value.items())
+        return ("dict", *sorted(items, key=lambda item: repr(item[0])))  # keys of mixed types have no order
     if hasattr(value, "cache_key"):  # an object that names its own content (e.g. a finished run of a lesson)
         return (type(value).__qualname__, fingerprint(value.cache_key))
     if isinstance(value, RunRecord):

@@ -26,6 +26,7 @@ def test_equal_inputs_equal_fingerprints_and_any_difference_shows():
     assert fingerprint(("with BN",)) != fingerprint(("含 BN",))  # labels carry the language
     assert fingerprint(float("nan")) == fingerprint(float("nan"))
     assert fingerprint((1, 2)) != fingerprint([1, 2])
+    assert fingerprint({1: "a", "b": 2}) == fingerprint({"b": 2, 1: "a"})  # key order and mixed key types
 
 
 def test_a_finished_run_is_known_by_its_config_and_a_running_one_not_at_all(record):
