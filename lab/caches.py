@@ -166,8 +166,11 @@ def _mark(figures, key):
             setattr(fig, FIGURE_KEY, (*key, i))
 
 
-MAX_FIGURES = 160  # figures of every page in both languages for a few experiments each; most are tens of kB
+# Per builder (one chart): its figures for a few experiments, both languages and the slider values students try;
+# most figures are tens of kB, a page's Play histograms a few hundred.
+MAX_FIGURES = 64
 figure_builder = memoized(MAX_FIGURES, figure=True)
+MAX_SENT = 256  # figures in the plain form sent (sendable): those of every chart of every page, a few times over
 
 
 class SentFigure(go.Figure):
@@ -189,7 +192,7 @@ class SentFigure(go.Figure):
         return self._source() if callable(self._source) else self._source
 
 
-_sent = BoundedCache(MAX_FIGURES)
+_sent = BoundedCache(MAX_SENT)
 
 
 def sendable(fig, variant=None, finish=None):
