@@ -49,37 +49,45 @@ shell.predict(questions.covariate_shift(with_bn, without_bn))
 shell.chart(accuracy_figure(runs, names, colors, t("ics.fig_a_title"), t("common.step"), t("ics.test_accuracy"),
                             target=ics.ACC_TARGET, target_text=fmt_pct(ics.ACC_TARGET)), "ics_accuracy")
 
-# (b, c) one unit of the last hidden layer
-st.subheader(t("ics.unit_title"))
-n_units = with_cfg.hidden[-1]
-best = ics.default_unit(without_bn)
-common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
-unit_labels = {u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u) for u in range(n_units)}
-shell.keep_choice("ics_unit", range(n_units), lambda lang: {
-    u: translate(lang, "ics.unit_default" if u == best else "ics.unit_n", u=u) for u in range(n_units)})
-unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"), format_func=unit_labels.get)
-left, right = st.columns(2)
-pcts = [ics.unit_percentiles(r)[:, unit, :] for r in runs]
-figs = unit_bands([r.steps for r in runs], pcts, names, colors, t("ics.sigmoid_input"), t("common.step"),
-                  [t("ics.fig_b_title", unit=unit), t("ics.fig_c_title", unit=unit)])
-for column, figure, key in ((left, figs[0], "ics_unit_no_bn"), (right, figs[1], "ics_unit_bn")):
-    with column:
-        shell.chart(figure, key)
 
-# All units, TensorBoard style, and the drift per layer
-st.subheader(t("ics.fans_title"))
-st.caption(t("ics.fans_caption"))
-layer_titles = common.layer_titles(len(with_cfg.hidden))
-dists = [[r.dist_series(i)[0] for i in range(r.n_layers)] for r in runs]
-shell.chart(layer_fans([r.steps for r in runs], dists, names, colors, layer_titles, t("ics.sigmoid_input"),
-                       t("common.step")), "ics_fans")
+@st.fragment
+def from_the_unit_on():
+    """From the unit picker to the takeaways (which name the unit): picking a unit reruns this part only."""
+    # (b, c) one unit of the last hidden layer
+    st.subheader(t("ics.unit_title"))
+    n_units = with_cfg.hidden[-1]
+    best = ics.default_unit(without_bn)
+    common.preselect(st.session_state, "ics_unit", without_cfg, best)  # a new run preselects its own default unit
+    unit_labels = {u: t("ics.unit_default", u=u) if u == best else t("ics.unit_n", u=u) for u in range(n_units)}
+    shell.keep_choice("ics_unit", range(n_units), lambda lang: {
+        u: translate(lang, "ics.unit_default" if u == best else "ics.unit_n", u=u) for u in range(n_units)})
+    unit = st.selectbox(t("ics.unit"), range(n_units), key="ics_unit", help=t("ics.unit_help"),
+                        format_func=unit_labels.get)
+    left, right = st.columns(2)
+    pcts = [ics.unit_percentiles(r)[:, unit, :] for r in runs]
+    figs = unit_bands([r.steps for r in runs], pcts, names, colors, t("ics.sigmoid_input"), t("common.step"),
+                      [t("ics.fig_b_title", unit=unit), t("ics.fig_c_title", unit=unit)])
+    for column, figure, key in ((left, figs[0], "ics_unit_no_bn"), (right, figs[1], "ics_unit_bn")):
+        with column:
+            shell.chart(figure, key)
 
-st.subheader(t("ics.drift_title"))
-st.caption(t("ics.drift_caption", every=with_cfg.record_every))
-drift = [[r.layer_series(i, "drift") for i in range(r.n_layers)] for r in runs]
-shell.chart(drift_figure([r.steps for r in runs], drift, names, colors, layer_titles, t("ics.drift_axis"),
-                         t("common.step")), "ics_drift")
+    # All units, TensorBoard style, and the drift per layer
+    st.subheader(t("ics.fans_title"))
+    st.caption(t("ics.fans_caption"))
+    layer_titles = common.layer_titles(len(with_cfg.hidden))
+    dists = [[r.dist_series(i)[0] for i in range(r.n_layers)] for r in runs]
+    shell.chart(layer_fans([r.steps for r in runs], dists, names, colors, layer_titles, t("ics.sigmoid_input"),
+                           t("common.step")), "ics_fans")
 
-shell.takeaways(ics.sentences(with_bn, without_bn, unit))
+    st.subheader(t("ics.drift_title"))
+    st.caption(t("ics.drift_caption", every=with_cfg.record_every))
+    drift = [[r.layer_series(i, "drift") for i in range(r.n_layers)] for r in runs]
+    shell.chart(drift_figure([r.steps for r in runs], drift, names, colors, layer_titles, t("ics.drift_axis"),
+                             t("common.step")), "ics_drift")
+
+    shell.takeaways(ics.sentences(with_bn, without_bn, unit))
+
+
+from_the_unit_on()
 seed_panel.repeat("ics", [without_cfg, with_cfg], names, names, ics.seed_comparisons)
 shell.playground_link(with_cfg)

@@ -43,91 +43,101 @@ shell.predict(questions.gamma_beta(record, xs[-1]))
 st.subheader(t("gamma_beta.experiment"))
 st.caption(t("gamma_beta.setup", steps=record.steps_done, batch=len(xs[0]), depth=len(config.hidden),
              width=config.hidden[0]))
-c1, c2 = st.columns(2)
-n_layers, n_units = len(xs), xs[0].shape[1]
-shell.keep_choice("gb_layer", range(n_layers),
-                  lambda lang: {i: translate(lang, "common.layer", n=i + 1) for i in range(n_layers)})
-layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",
-                     format_func=dict(enumerate(common.layer_titles(n_layers))).get)
-best = gb.default_unit(record, layer)
-common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
-unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
-shell.keep_choice("gb_unit", range(n_units), lambda lang: {
-    u: translate(lang, "gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)})
-unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
-                          format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
-unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
-learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
-unit = dataclasses.replace(unit, picked=unit_index == best)  # the preselected unit: its box says cherry-picked
-
-# --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
-g_max, b_max = gb.slider_ranges(xs, config.bn_eps, [gb.learned(record, i) for i in range(n_layers)])
-st.session_state.setdefault("gb_gamma", 1.0)
-st.session_state.setdefault("gb_beta", 0.0)
-st.session_state.gb_gamma = min(max(float(st.session_state.gb_gamma), 0.0), g_max)
-st.session_state.gb_beta = min(max(float(st.session_state.gb_beta), -b_max), b_max)
-
-
-def set_params(gamma, beta):
-    st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
 
 
 @st.fragment
-def sliders():
-    """γ, β and what they do to this unit's batch: moving them reruns this part of the page only."""
-    st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 3), sigma=fmt_num(unit.sigma, 3), **gb.SYMBOLS))
-    b1, b2, b3 = st.columns(3)
-    b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
-              help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")
-    b2.button(t("gamma_beta.use_learned"), on_click=set_params, args=(learned_gamma, learned_beta),
-              help=t("gamma_beta.use_learned_help"), key="gb_learned", icon=":material/school:", width="stretch")
-    b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
-              key="gb_plain", icon=":material/restart_alt:", width="stretch")
-    s1, s2 = st.columns(2)
-    gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
-    beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
+def unit_view():
+    """Everything that shows the picked layer and unit, down to its gradient check: picking another reruns this part
+    only (and the γ/β sliders inside it, only theirs)."""
+    c1, c2 = st.columns(2)
+    n_layers, n_units = len(xs), xs[0].shape[1]
+    shell.keep_choice("gb_layer", range(n_layers),
+                      lambda lang: {i: translate(lang, "common.layer", n=i + 1) for i in range(n_layers)})
+    layer = c1.selectbox(t("gamma_beta.layer"), range(n_layers), index=n_layers - 1, key="gb_layer",
+                         format_func=dict(enumerate(common.layer_titles(n_layers))).get)
+    best = gb.default_unit(record, layer)
+    common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
+    unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
+    shell.keep_choice("gb_unit", range(n_units), lambda lang: {
+        u: translate(lang, "gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u)
+        for u in range(n_units)})
+    unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
+                              format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
+    unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
+    learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
+    unit = dataclasses.replace(unit, picked=unit_index == best)  # the preselected unit: its box says cherry-picked
 
-    y, s = gb.transform(unit.x_hat, gamma, beta)
-    shell.chart(transform_histograms(
-        unit.x_hat, y, s, unit.x,
-        titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
-        names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
-               "linear": t("gamma_beta.name_linear")},
-        axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
-        linear_y=gb.LINEAR_Y), "gb_histograms")
-
-    shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+    # --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
+    g_max, b_max = gb.slider_ranges(xs, config.bn_eps, [gb.learned(record, i) for i in range(n_layers)])
+    st.session_state.setdefault("gb_gamma", 1.0)
+    st.session_state.setdefault("gb_beta", 0.0)
+    st.session_state.gb_gamma = min(max(float(st.session_state.gb_gamma), 0.0), g_max)
+    st.session_state.gb_beta = min(max(float(st.session_state.gb_beta), -b_max), b_max)
 
 
-sliders()
+    def set_params(gamma, beta):
+        st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
 
-# --- What training learns ----------------------------------------------------------------------------------------
-st.subheader(t("gamma_beta.learned_title"))
-st.caption(t("gamma_beta.learned_caption"))
-shell.chart(learned_params(
-    record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
-    [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
-    names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
-           "unit": t("gamma_beta.unit_n", u=unit_index)},
-    layer_titles=common.layer_titles(n_layers),
-    axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), "gb_learned_params")
 
-shell.playground_link(config, mode="single")
+    @st.fragment
+    def sliders():
+        """γ, β and what they do to this unit's batch: moving them reruns this part of the page only."""
+        st.markdown(t("gamma_beta.batch_stats", mu=fmt_num(unit.mu, 3), sigma=fmt_num(unit.sigma, 3), **gb.SYMBOLS))
+        b1, b2, b3 = st.columns(3)
+        b1.button(t("gamma_beta.undo", **gb.SYMBOLS), on_click=set_params, args=(unit.sigma, unit.mu),
+                  help=t("gamma_beta.undo_help", **gb.SYMBOLS), key="gb_undo", icon=":material/undo:", width="stretch")
+        b2.button(t("gamma_beta.use_learned"), on_click=set_params, args=(learned_gamma, learned_beta),
+                  help=t("gamma_beta.use_learned_help"), key="gb_learned", icon=":material/school:", width="stretch")
+        b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
+                  key="gb_plain", icon=":material/restart_alt:", width="stretch")
+        s1, s2 = st.columns(2)
+        gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
+        beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
 
-# --- The backward pass through BN: the chain rule checked on this batch, and the paper's §2 warning run ---------
-st.header(t("backward.title"))
-st.markdown(t("backward.intro"))
-st.latex(bw.CHAIN_RULE % (t("backward.path_direct"), t("backward.path_var"), t("backward.path_mu")))
-st.caption(t("backward.chain_caption"))
-st.subheader(t("backward.check_title"))
-check = bw.gradient_check(record, layer, unit_index)
-st.caption(t("backward.check_caption", layer=layer + 1, unit=unit_index, m=check.m, h=f"{bw.NUMERICAL_STEP:g}"))
-left, right = st.columns([1, 1])
-left.table(bw.check_rows(check), hide_index=True)
-with right:
-    shell.chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring, bw.check_figure_labels()),
-                "bw_check")
-shell.takeaways(bw.check_sentences(check))
+        y, s = gb.transform(unit.x_hat, gamma, beta)
+        shell.chart(transform_histograms(
+            unit.x_hat, y, s, unit.x,
+            titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
+            names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
+                   "linear": t("gamma_beta.name_linear")},
+            axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
+            linear_y=gb.LINEAR_Y), "gb_histograms")
+
+        shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
+
+
+    sliders()
+
+    # --- What training learns ----------------------------------------------------------------------------------------
+    st.subheader(t("gamma_beta.learned_title"))
+    st.caption(t("gamma_beta.learned_caption"))
+    shell.chart(learned_params(
+        record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
+        [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
+        names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
+               "unit": t("gamma_beta.unit_n", u=unit_index)},
+        layer_titles=common.layer_titles(n_layers),
+        axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), "gb_learned_params")
+
+    shell.playground_link(config, mode="single")
+
+    # --- The backward pass through BN: the chain rule checked on this batch, and the paper's §2 warning run ---------
+    st.header(t("backward.title"))
+    st.markdown(t("backward.intro"))
+    st.latex(bw.CHAIN_RULE % (t("backward.path_direct"), t("backward.path_var"), t("backward.path_mu")))
+    st.caption(t("backward.chain_caption"))
+    st.subheader(t("backward.check_title"))
+    check = bw.gradient_check(record, layer, unit_index)
+    st.caption(t("backward.check_caption", layer=layer + 1, unit=unit_index, m=check.m, h=f"{bw.NUMERICAL_STEP:g}"))
+    left, right = st.columns([1, 1])
+    left.table(bw.check_rows(check), hide_index=True)
+    with right:
+        shell.chart(backward_fig.gradient_check(check.numerical, check.analytic, check.ignoring,
+                                                bw.check_figure_labels()), "bw_check")
+    shell.takeaways(bw.check_sentences(check))
+
+
+unit_view()
 
 st.subheader(t("backward.bias_title"))
 demo = bw.bias_config(shell.seed())
