@@ -11,6 +11,7 @@ lambda, an unknown object) makes that call run uncached: never a wrong figure, a
 
 Values are shared between sessions: treat them as read-only (a builder that is handed a figure copies it first).
 """
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -199,7 +200,8 @@ def sendable(fig, variant=None, finish=None):
     """The figure to hand to st.plotly_chart, in plain form: ``fig`` as it is, or ``finish(fig)`` (e.g. enlarged
     for a projector; ``variant`` names it). Kept per (figure, variant) when the figure is a memoized one."""
     if isinstance(fig, SentFigure):  # already plain (joined from cached parts): a variant is made from a full copy
-        return fig if finish is None else finish(go.Figure(fig.to_dict()))
+        # (deep: building a Figure pops and puts back keys of the dicts it is given, and these are shared)
+        return fig if finish is None else finish(go.Figure(copy.deepcopy(fig.to_dict())))
     key = getattr(fig, FIGURE_KEY, None)
     if key is None:
         return fig if finish is None else finish(fig)

@@ -60,7 +60,7 @@ def style(fig, height=380, legend_below=True):
 def projector(fig, scale):
     """A copy of a styled figure for a projector (presentation mode): text, lines and markers ``scale`` times
     larger, and the chart taller by as much as its text grew, so the plot area keeps its size."""
-    fig = go.Figure(fig)
+    fig = go.Figure(fig.to_dict())  # not go.Figure(fig): that briefly changes fig's own traces, a shared cached figure
     base = fig.layout.font.size or 12
 
     def larger(value, default):  # an unset size is plotly's default

@@ -43,9 +43,10 @@ def move(page, key, how):  # noqa: F811
         widget.locator("input[type='range'], [role='slider']").first.press("ArrowLeft")
     elif how == "number":
         widget.locator("button[data-testid='stNumberInputStepUp']").click()
-    else:  # a select box: the key opens its list, moves to another option, Enter picks it
+    else:  # a select box: the key opens its list, then moves to another option, and Enter picks it
         widget.locator("input").first.focus()
         page.keyboard.press(how)
+        page.locator("[role='listbox'] [role='option']").first.wait_for(timeout=30_000)
         page.keyboard.press(how)
         page.keyboard.press("Enter")
 
@@ -58,6 +59,10 @@ def test_a_widget_that_changes_a_view_reruns_only_its_fragment(page, server, pat
     _assert_clean(page)
     before, shown = len(sent), page.evaluate(SHOWN, shows)
     move(page, key, how)
+    for _ in range(600):  # wait (up to a minute) for the rerun request: a select box shows its new text before
+        if reruns(sent[before:]):
+            break
+        page.wait_for_timeout(100)
     page.wait_for_function(f"([sel, old]) => ({SHOWN})(sel) !== old", arg=[shows, shown], timeout=60_000)
     page.wait_for_selector(READY, timeout=60_000)
     requests = reruns(sent[before:])

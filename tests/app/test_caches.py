@@ -9,6 +9,7 @@ from apptest_util import no_exception, open_page
 
 import bn_core as bc
 from lab.caches import FIGURE_KEY, SentFigure, Uncacheable, fingerprint, memoized, sendable
+from lab.figures.common import projector
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,29 @@ def test_presentation_mode_gets_its_own_enlarged_copy_and_leaves_the_shared_figu
     size = [json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["font"]["size"]
             for at in (plain, presenting, again)]
     assert size[1] > size[0] == size[2]
+
+
+class Watched(dict):
+    """A trace dict that notes every pop: Plotly pops (and puts back) "type" from the dicts a Figure is built from."""
+
+    popped = set()
+
+    def pop(self, *args):
+        Watched.popped.add(id(self))
+        return super().pop(*args)
+
+
+def test_presentation_mode_never_touches_a_shared_figure_or_plain_form():
+    """Other sessions read cached figures while one enlarges them for a projector: the copy must not even briefly
+    change them (a session serializing a bar trace without its "type" would draw it as lines)."""
+    @memoized(4, figure=True)
+    def bars(values):
+        return go.Figure(go.Bar(y=values))
+
+    fig = bars((1, 2, 3))
+    fig._data[0] = shared_trace = Watched(fig._data[0])
+    sent = SentFigure({"data": [shared_plain := Watched(type="bar", y=[1, 2])], "layout": {}})
+    Watched.popped.clear()
+    sendable(fig, "projector", lambda f: projector(f, 1.5))
+    sendable(sent, "projector", lambda f: projector(f, 1.5))
+    assert id(shared_trace) not in Watched.popped and id(shared_plain) not in Watched.popped
