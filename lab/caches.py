@@ -6,15 +6,18 @@ than sending it (benchmarks/classroom.py measures it). No streamlit here.
 A memoized function's key is its name and a fingerprint of its arguments: numbers and text as they are (every
 label arrives already translated, so the language is part of the key), arrays by a digest of their bytes (kept
 for a read-only array while it lives), a finished run by its config and how far it got, an object with a
-``cache_key`` by that key. An argument with no safe fingerprint (a run still training, a
-lambda, an unknown object) makes that call run uncached: never a wrong figure, at worst a slow one.
+``cache_key`` by that key, a module's function by its name. An argument with no safe fingerprint (a run still
+training, a lambda, a method, a page script's own function, an unknown object) makes that call run uncached: never
+a wrong figure, at worst a slow one.
 
-Values are shared between sessions: treat them as read-only (a builder that is handed a figure copies it first).
+Values are shared between sessions: treat them as read-only (nothing changes a figure it is handed: copies are
+made from ``to_dict()``, since building a Figure from another briefly changes the other's traces).
 """
 import copy
 import dataclasses
 import functools
 import hashlib
+import inspect
 import threading
 import weakref
 from collections import OrderedDict
@@ -91,8 +94,8 @@ def fingerprint(value):
         return ("figure", key)
     if isinstance(value, functools.partial):
         return ("partial", fingerprint(value.func), fingerprint(value.args), fingerprint(value.keywords))
-    if callable(value) and hasattr(value, "__qualname__") and "<" not in value.__qualname__:
-        return ("function", value.__module__, value.__qualname__)  # module-level: same name, same code
+    if inspect.isfunction(value) and "<" not in value.__qualname__ and value.__module__ != "__main__":
+        return ("function", value.__module__, value.__qualname__)  # a module's own: same name, same code
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value).__qualname__, *(fingerprint(getattr(value, f.name)) for f in dataclasses.fields(value)))
     raise Uncacheable(type(value).__qualname__)

@@ -40,7 +40,8 @@ def test_a_finished_run_is_known_by_its_config_and_a_running_one_not_at_all(reco
         fingerprint(running)
 
 
-@pytest.mark.parametrize("value", [lambda: 1, object(), np.array([object()]), go.Figure()])
+@pytest.mark.parametrize("value", [lambda: 1, object(), np.array([object()]), go.Figure(), "x".upper,
+                                   np.random.default_rng(0).normal])
 def test_values_without_a_safe_fingerprint_are_refused(value):
     with pytest.raises(Uncacheable):
         fingerprint(value)
