@@ -147,7 +147,9 @@ def test_a_deep_link_to_a_fresh_server_gets_the_whole_app(page, lesson):
         _open(page, f"{url}/{lesson.url_path}?lang=zh")
         _assert_clean(page)
         assert translate("zh", f"{lesson.key}.title") in page.locator("h1").first.inner_text()
-        assert page.locator("[data-testid='stRadioOption']").filter(has_text="中文").count() == 1
+        chinese = page.locator("[data-testid='stRadioOption']").filter(has_text="中文")
+        chinese.first.wait_for(timeout=60_000)  # on a loaded machine the sidebar may still be arriving
+        assert chinese.count() == 1
         assert page.get_by_text("Page not found").count() == 0
 
 
