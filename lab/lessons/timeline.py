@@ -45,6 +45,7 @@ def gamma_beta_at(record, step):
     return [(np.asarray(ls.gamma, float), np.asarray(ls.beta, float)) for ls in record.snapshots[i].layers]
 
 
+@memoized(64)
 def gamma_beta_range(record):
     """((γ low, γ high), (β low, β high)) over every record of the run, padded, so that the units move on fixed axes
     as the step changes; None without BN."""

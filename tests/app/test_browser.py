@@ -16,7 +16,7 @@ import pytest
 from conftest import in_ci, require
 
 from lab import shell
-from lab.i18n import translate
+from lab.i18n import LANG_NAMES, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -96,6 +96,22 @@ def _open(page, url):
     page.wait_for_selector(READY, timeout=PAGE_TIMEOUT_MS)
 
 
+def pick_language(page, lang, title):
+    """Pick ``lang`` in the sidebar and wait for the heading ``title`` in it. A click in the first instants after a
+    load is sometimes dropped by the frontend: click again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    heading = f"h1:has-text('{title}')"
+    for _ in range(3):
+        page.locator("[data-testid='stRadioOption']").filter(has_text=LANG_NAMES[lang]).click()
+        try:
+            page.wait_for_selector(heading, timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_selector(heading, timeout=PAGE_TIMEOUT_MS)
+
+
 def _assert_clean(page):
     assert page.locator("[data-testid='stException']").count() == 0, page.locator(
         "[data-testid='stException']").all_inner_texts()
@@ -114,15 +130,7 @@ def test_every_page_renders_without_exception(page, server, lang):
 def test_switch_language_and_keep_it_across_pages(page, server):
     _open(page, server)
     assert translate("en", "home.title") in page.locator("h1").first.inner_text()
-    zh_title = f"h1:has-text('{translate('zh', 'home.title')}')"
-    for _ in range(3):  # a click in the first instants after load is sometimes dropped by the frontend: click again
-        page.locator("[data-testid='stRadioOption']").filter(has_text="中文").click()
-        try:
-            page.wait_for_selector(zh_title, timeout=10_000)
-            break
-        except Exception:
-            continue
-    page.wait_for_selector(zh_title, timeout=PAGE_TIMEOUT_MS)
+    pick_language(page, "zh", translate("zh", "home.title"))
     assert "lang=zh" in page.url
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=translate("zh", "playground.title")).click()
     page.wait_for_selector(f"h1:has-text('{translate('zh', 'playground.title')}')", timeout=PAGE_TIMEOUT_MS)

@@ -27,8 +27,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from conftest import require, require_binary
+from test_browser import pick_language
 
-from lab.i18n import LANG_NAMES, translate
+from lab.i18n import translate
 from lab.lessons.playground import run_plan
 from lab.store import RedisStore, run_key
 from lab.urlparams import query_to_config
@@ -348,19 +349,8 @@ def seed_field(page):
 
 
 def switch_language(page, lang):
-    """Pick ``lang`` in the sidebar and wait for the page in it. A click in the first instants after a load is
-    sometimes dropped by the frontend: click again."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    title = f"h1:has-text('{translate(lang, 'playground.title')}')"
-    for _ in range(3):
-        page.locator("[data-testid='stRadioOption']").filter(has_text=LANG_NAMES[lang]).click()
-        try:
-            page.wait_for_selector(title, timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            continue
-    page.wait_for_selector(title, timeout=PAGE_TIMEOUT_MS)
+    """Pick ``lang`` in the sidebar and wait for the Playground in it."""
+    pick_language(page, lang, translate(lang, "playground.title"))
     settle(page)
 
 
