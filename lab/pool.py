@@ -112,9 +112,6 @@ class Job:
     def followers(self):
         return len(self._followers)
 
-    def follow(self, follower):
-        self._pool._touch(self, follower)
-
     def touch(self, follower):
         """Heartbeat of a follower (also follows again a job still queued or running, if it had left)."""
         self._pool._touch(self, follower)

@@ -73,7 +73,7 @@ def test_a_stopped_follower_does_not_stop_a_training_another_follows():
     config = _fresh(steps=4000)
     task = runs.config_task(config)
     job = runs.training_pool().request(task.key, task.start, total=task.total, follower="a", publish=task.publish)
-    job.follow("b")
+    job.touch("b")
     while job.state == "queued":
         job.wait(1.0)
     runs.stop([config], "a")
