@@ -280,7 +280,8 @@ def chart(fig, key, data=None):
         with box:
             st.dataframe(table, hide_index=True, width="stretch")
             st.download_button(t("common.download_csv"), lambda: table.to_csv(index=False), file_name=f"{key}.csv",
-                               mime="text/csv", key=f"{key}__csv", icon=":material/download:")
+                               mime="text/csv", key=f"{key}__csv", icon=":material/download:",
+                               on_click="ignore")  # a rerun would race the file: see export in pages/playground.py
 
 
 def data_table(fig):

@@ -125,7 +125,8 @@ if records is not None and pg.drawable(records):
     shell.takeaways(pg.takeaways(records, run_ids, chance=1.0 / dataset.n_classes))
     st.download_button(t("playground.export"), lambda: pg.export_csv(records, run_ids),  # made on click
                        file_name="batchnorm-playground.csv", mime="text/csv", key="pg_export",
-                       icon=":material/download:", help=t("playground.export_help"))
+                       icon=":material/download:", help=t("playground.export_help"),
+                       on_click="ignore")  # a rerun started by the click can drop the file's answer: spinner forever
     if mode == "compare" and all(r is not None and r.done for r in records):
         seed_panel.repeat("pg", configs, names, (t("common.without_bn"), t("common.with_bn")),
                           lambda groups: pg.seed_comparisons(groups, run_ids), data=data)

@@ -1,6 +1,9 @@
 """Widgets that only change a view rerun only their part of the page (st.fragment), in a real browser: the rerun
 request each one sends names a fragment (a whole-page rerun names none), what it shows changes, and the page stays
-clean. Skipped without chromium or playwright, except under CI=true (tests/app/test_browser.py's fixtures)."""
+clean. A download button reruns nothing at all: a rerun started by its click could drop the file's answer (the
+button would spin forever). Skipped without chromium or playwright, except under CI=true (tests/app/test_browser.py's fixtures)."""
+from pathlib import Path
+
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from test_browser import READY, _assert_clean, _open, browser, page, server  # noqa: F401  (fixtures)
@@ -68,4 +71,30 @@ def test_a_widget_that_changes_a_view_reruns_only_its_fragment(page, server, pat
     requests = reruns(sent[before:])
     assert requests, "moving the widget sent no rerun request"
     assert all(r.fragment_id for r in requests), f"{key}: a whole-page rerun (no fragment id)"
+    _assert_clean(page)
+
+
+# A quick Playground experiment (it trains on the first load), and a chart whose data table has a CSV button.
+QUICK_PLAYGROUND = "playground?lang=en&data=digits&depth=1&width=8&steps=100&every=10&seed=11"
+
+
+@pytest.mark.parametrize("path, button, opens", [
+    (QUICK_PLAYGROUND, ".st-key-pg_export button", None),
+    ("saturation?lang=en", ".st-key-sat_hist__csv button", ".st-key-sat_hist__data summary"),
+], ids=["playground-export", "chart-data-csv"])
+def test_a_download_button_downloads_without_a_rerun(page, server, path, button, opens):  # noqa: F811
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    _open(page, f"{server}/{path}")
+    if opens:
+        page.locator(opens).click()
+    click = page.locator(f"{button}:visible").first  # Streamlit draws a hidden copy of a button too
+    click.wait_for(timeout=180_000)
+    page.wait_for_selector(READY, timeout=60_000)
+    before = len(sent)
+    with page.expect_download(timeout=60_000) as download:
+        click.click()
+    text = Path(download.value.path()).read_text()
+    assert text.count("\n") > 2 and "," in text.splitlines()[0], text[:200]
+    assert reruns(sent[before:]) == [], "the download button's click reran the script"
     _assert_clean(page)
