@@ -1,7 +1,8 @@
 """Widgets that only change a view rerun only their part of the page (st.fragment), in a real browser: the rerun
 request each one sends names a fragment (a whole-page rerun names none), what it shows changes, and the page stays
 clean. A download button reruns nothing at all: a rerun started by its click could drop the file's answer (the
-button would spin forever). Skipped without chromium or playwright, except under CI=true (tests/app/test_browser.py's fixtures)."""
+button would spin forever). Skipped without chromium or playwright, except under CI=true (tests/app/test_browser.py's
+fixtures)."""
 from pathlib import Path
 
 import pytest
