@@ -12,7 +12,7 @@ same options) in the same run. Per move:
 Each slider is moved N times to values not shown before (its figures are built: lab/caches.py has none yet), then
 N times back over them (the cached figures are sent); the two are reported apart.
 
-    python benchmarks/rerun_cost.py [--json] [--moves N]
+    python benchmarks/rerun_cost.py [--json] [--moves N] [--only TEXT]
 
 Targets (issue 7): under 150 ms of server time and under 0.3 s from the move to the redrawn chart.
 """
@@ -143,7 +143,7 @@ def medians(moves):
     return {k: statistics.median(m[k] for m in moves if m[k] is not None) for k in keys} | {"moves": len(moves)}
 
 
-async def run(moves, timeout):
+async def run(moves, timeout, only=None):
     from playwright.async_api import async_playwright
 
     out = {"cores": os.cpu_count(), "load_before": os.getloadavg()}
@@ -157,7 +157,7 @@ async def run(moves, timeout):
                 out["reference"] = medians(ref_moves["new"] + ref_moves["seen"])  # nothing is cached there
                 out["reference"]["name"] = reference.name
                 out["cases"] = []
-                for case in cases():
+                for case in (c for c in cases() if only is None or only in c.name):
                     measured = await measure(browser, app, case, moves, timeout)
                     for phase, words in (("new", "to a new value"), ("seen", "back to a value shown before")):
                         r = medians(measured[phase])
@@ -189,12 +189,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--moves", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600, help="seconds for a page to finish (it may train)")
+    parser.add_argument("--only", help="measure only the cases whose name contains this text (e.g. saturation)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", help="also write the results as JSON to this file")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    r = asyncio.run(run(args.moves, args.timeout))
+    r = asyncio.run(run(args.moves, args.timeout, args.only))
     if args.out:
         Path(args.out).write_text(json.dumps(r, indent=1))
     if args.json:
