@@ -128,7 +128,36 @@ def batchnorm_backward_ignoring_stats(dy, cache):
     return dy * (gamma * inv_std), np.sum(dy * x_hat, axis=0), dy.sum(axis=0)
 
 
-class BatchNorm1d:
+class _Normalization:
+    """What batch and layer normalization share: the learned scale γ and shift β per feature with their gradients,
+    the train/eval mode, and the last input (kept for the recorder)."""
+
+    def __init__(self, num_features, eps, dtype):
+        self.num_features, self.eps, self.dtype = num_features, eps, dtype
+        self.gamma = np.ones(num_features, dtype)
+        self.beta = np.zeros(num_features, dtype)
+        self.dgamma = np.zeros_like(self.gamma)
+        self.dbeta = np.zeros_like(self.beta)
+        self.training = True
+        self.x = None
+        self._cache = None  # what the last forward pass keeps for the backward one
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def params(self):
+        return {"gamma": self.gamma, "beta": self.beta}
+
+    def grads(self):
+        return {"gamma": self.dgamma, "beta": self.dbeta}
+
+
+class BatchNorm1d(_Normalization):
     """Batch normalization over features, with PyTorch's names and conventions.
 
     Running statistics are an exponential moving average: ``r = (1 - momentum)·r + momentum·batch``, where the
@@ -136,16 +165,10 @@ class BatchNorm1d:
     """
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
-        self.num_features, self.momentum, self.eps, self.dtype = num_features, momentum, eps, dtype
-        self.gamma = np.ones(num_features, dtype)
-        self.beta = np.zeros(num_features, dtype)
+        super().__init__(num_features, eps, dtype)
+        self.momentum = momentum
         self.running_mean = np.zeros(num_features, dtype)
         self.running_var = np.ones(num_features, dtype)
-        self.dgamma = np.zeros_like(self.gamma)
-        self.dbeta = np.zeros_like(self.beta)
-        self.training = True
-        self.x = None  # last input, kept for the recorder
-        self._cache = None  # BatchNormCache of the last train-mode forward pass
 
     @property
     def batch_mean(self):
@@ -156,14 +179,6 @@ class BatchNorm1d:
     def batch_var(self):
         """The last train-mode batch's biased variance, the one normalization used."""
         return None if self._cache is None else self._cache.var
-
-    def train(self):
-        self.training = True
-        return self
-
-    def eval(self):
-        self.training = False
-        return self
 
     def forward(self, x, update_stats=True):
         """``update_stats=False`` normalizes with batch statistics but leaves the running ones untouched (probing)."""
@@ -209,12 +224,6 @@ class BatchNorm1d:
         scale = self.gamma / np.sqrt(self.running_var + self.eps)
         shift = self.beta - self.running_mean * scale
         return scale, shift
-
-    def params(self):
-        return {"gamma": self.gamma, "beta": self.beta}
-
-    def grads(self):
-        return {"gamma": self.dgamma, "beta": self.dbeta}
 
 
 class Linear:
@@ -286,28 +295,13 @@ def layernorm_backward(dy, cache):
     return dx, column_sums(dy * x_hat), column_sums(dy)
 
 
-class LayerNorm1d:
+class LayerNorm1d(_Normalization):
     """Layer normalization over the features of each example, with torch.nn.LayerNorm's names (``gamma`` is its
     ``weight``, ``beta`` its ``bias``). It keeps no running statistics: ``train()``/``eval()`` change nothing, and
     ``update_stats`` is accepted (the MLP passes it to every layer) and ignored."""
 
     def __init__(self, num_features, eps=1e-5, dtype=np.float32):
-        self.num_features, self.eps, self.dtype = num_features, eps, dtype
-        self.gamma = np.ones(num_features, dtype)
-        self.beta = np.zeros(num_features, dtype)
-        self.dgamma = np.zeros_like(self.gamma)
-        self.dbeta = np.zeros_like(self.beta)
-        self.training = True
-        self.x = None  # last input, kept for the recorder
-        self._cache = None
-
-    def train(self):
-        self.training = True
-        return self
-
-    def eval(self):
-        self.training = False
-        return self
+        super().__init__(num_features, eps, dtype)
 
     def forward(self, x, update_stats=True):
         self.x = x
@@ -319,12 +313,6 @@ class LayerNorm1d:
             raise RuntimeError("backward needs a forward pass first")
         dx, self.dgamma[...], self.dbeta[...] = layernorm_backward(dy, self._cache)
         return dx
-
-    def params(self):
-        return {"gamma": self.gamma, "beta": self.beta}
-
-    def grads(self):
-        return {"gamma": self.dgamma, "beta": self.dbeta}
 
 
 # --- Activations --------------------------------------------------------------------------------------------
