@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from appserver import MINIMAL_MARKER, MINIMAL_PAGE, Sampler, Server, page_server, worker_count  # noqa: E402
-from stclient import Page, clients, visit_all  # noqa: E402
+from stclient import Page, clients, connected, visit_all  # noqa: E402
 
 from bn_core import TrainConfig  # noqa: E402
 from lab import shell  # noqa: E402
@@ -105,24 +105,27 @@ async def one_view(server, sessions, page, timeout):
 
 async def views(sessions, app, rounds, timeout):
     """Server CPU per cached view of each page on ``app`` (already warm) and of the one-line page on a server of its
-    own, the views interleaved round by round; a view = one fresh session, opened and closed."""
+    own, the views interleaved round by round; a view = one fresh session, opened and closed. Each server keeps one
+    other session connected meanwhile, as a class does: Streamlit compiles a page script once while any session is
+    connected, and forgets it when the last one leaves (then every lone view would compile its page again)."""
     pages = lesson_pages()
     spent = {p.path or "home": [] for p in pages}
     walls = {p.path or "home": [] for p in pages}
     minimal = Page("", "", MINIMAL_MARKER)
     errors = []
     with page_server(MINIMAL_PAGE) as ref:
-        await one_view(ref, sessions, minimal, timeout)  # warm: imports, the first run's compilation
-        ref_spent = []
-        for _ in range(rounds):
-            visit, cost = await one_view(ref, sessions, minimal, timeout)
-            errors += [f"one-line page: {e}" for e in visit.errors]
-            ref_spent.append(cost)
-            for page in pages:
-                visit, cost = await one_view(app, sessions, page, timeout)
-                errors += [f"{page.path or 'home'}: {e}" for e in visit.errors]
-                spent[page.path or "home"].append(cost)
-                walls[page.path or "home"].append(visit.wall_s)
+        async with connected(ref.url), connected(app.url):
+            await one_view(ref, sessions, minimal, timeout)  # warm: imports, the first run's compilation
+            ref_spent = []
+            for _ in range(rounds):
+                visit, cost = await one_view(ref, sessions, minimal, timeout)
+                errors += [f"one-line page: {e}" for e in visit.errors]
+                ref_spent.append(cost)
+                for page in pages:
+                    visit, cost = await one_view(app, sessions, page, timeout)
+                    errors += [f"{page.path or 'home'}: {e}" for e in visit.errors]
+                    spent[page.path or "home"].append(cost)
+                    walls[page.path or "home"].append(visit.wall_s)
         ref_tracebacks = ref.tracebacks()
     ref_cpu = statistics.fmean(c.total for c in ref_spent)
     out = {"rounds": rounds, "minimal_cpu_ms": 1000 * ref_cpu, "errors": len(errors) + ref_tracebacks,

@@ -16,6 +16,7 @@ A page is finished when its script run ended normally, nothing is running, and t
 not found, a run that ended without the marker, no finished page within the timeout.
 """
 import asyncio
+import contextlib
 import time
 import urllib.error
 import urllib.request
@@ -192,6 +193,18 @@ class ProtocolClients:
         visit.runs = view.runs
         visit.error_boxes = view.error_boxes()
         return visit
+
+
+@contextlib.asynccontextmanager
+async def connected(base):
+    """A session that stays connected and does nothing (no script run), for the duration of the ``with``. Streamlit
+    compiles each page script once for as long as any session is connected, and forgets the compiled code when the
+    last one leaves: one connected session is what a classroom always has."""
+    from websockets.asyncio.client import connect
+
+    async with connect(base.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"], origin=base,
+                       max_size=None) as ws:
+        yield ws
 
 
 FINISHED_JS = """(marker) => {

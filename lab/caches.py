@@ -202,6 +202,8 @@ _sent = BoundedCache(MAX_SENT)
 def sendable(fig, variant=None, finish=None):
     """The figure to hand to st.plotly_chart, in plain form: ``fig`` as it is, or ``finish(fig)`` (e.g. enlarged
     for a projector; ``variant`` names it). Kept per (figure, variant) when the figure is a memoized one."""
+    if finish is not None and variant is None:
+        raise ValueError("a finished figure needs a variant name: it would take the plain figure's place")
     if isinstance(fig, SentFigure):  # already plain (joined from cached parts): a variant is made from a full copy
         # (deep: building a Figure pops and puts back keys of the dicts it is given, and these are shared)
         return fig if finish is None else finish(go.Figure(copy.deepcopy(fig.to_dict())))

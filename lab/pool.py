@@ -11,11 +11,13 @@ Every session thread of the server asks the one pool for an experiment by its ke
         job.wait(0.5, since=seen)
     # "done": job.latest is the final value; "failed": job.error; "cancelled": nobody followed it any more
 
-A second request for a key that is queued or running joins that same Job; a finished one is returned at once from a
-bounded cache. When a Job's last follower leaves, it is cancelled (a queued one never starts, a running one stops at
-its next value and frees its worker); a Job requested without a follower (the warm-up of the lessons' defaults at
-server start) is never cancelled that way. Students (USER) go before warm-up (BACKGROUND); first come, first served
-within a priority.
+A second request for a key that is queued or running joins that same Job. The pool keeps no finished values: whoever
+asks passes ``on_done``, called when the job has trained to its end and before anyone sees it "done" (keep the
+value there), and ``finished``, where those values are looked up under the pool's lock (so that a job that has just
+ended is never started again). When a Job's last follower leaves, it is cancelled (a queued one never starts, a
+running one stops at its next value and frees its worker); a Job requested without a follower (the warm-up of the
+lessons' defaults at server start) is never cancelled that way. Students (USER) go before warm-up (BACKGROUND);
+first come, first served within a priority.
 
 Workers are processes, not threads. benchmarks/pool_backends.py trains 4 distinct default experiments (1000 steps)
 on 2 workers against the same 4 one after another in one thread, in the same run. Four runs on this project's
@@ -51,7 +53,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import OrderedDict
 from multiprocessing.connection import Connection
 
 USER, BACKGROUND = 0, 1
@@ -94,6 +95,7 @@ class Job:
         self._priority, self._seq = priority, 0
         self._followers = {}  # follower -> pool clock at its last touch
         self._keep = False  # requested without a follower: never cancelled for want of followers
+        self._on_done = None  # called with the job when it has trained to its end, before it is "done"
         self._stop = False  # cancelled while running: the worker stops at the next value
         self._runner = None
         self._changed = threading.Condition(pool._lock)
@@ -131,20 +133,19 @@ class Job:
 
 
 class TrainingPool:
-    def __init__(self, workers=None, max_finished=48, *, backend="process", immutable=(), preload=(),
+    def __init__(self, workers=None, *, backend="process", immutable=(), preload=(),
                  follower_ttl=FOLLOWER_TTL, clock=time.monotonic, reap_every=1.0):
         """``immutable``: types whose objects never change once yielded (sent once per job, see above).
         ``preload``: modules each worker process imports when it starts, before the first job (e.g. "bn_core").
         ``follower_ttl`` seconds without a touch and a follower counts as gone; ``clock`` tells the time."""
         if backend not in ("process", "thread"):
             raise ValueError(f"backend must be 'process' or 'thread', got {backend!r}")
-        self.workers, self.max_finished, self.backend = worker_count(workers), max_finished, backend
+        self.workers, self.backend = worker_count(workers), backend
         self.follower_ttl, self._clock = follower_ttl, clock
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # a job was queued, or the pool closes
         self._jobs = {}  # key -> queued or running Job
         self._queue = []  # queued Jobs, small: a scan finds the next
-        self._finished = OrderedDict()  # key -> done Job, least recently used first
         self._seq = self._started = self._busy = 0
         self._closed = False
         self._closing = threading.Event()
@@ -159,22 +160,24 @@ class TrainingPool:
 
     # --- what sessions call ---
 
-    def request(self, key, start, *, total, priority=USER, follower=None, publish=_identity):
-        """The Job training ``key``: the one already queued, running or finished, else a new one in the queue."""
+    def request(self, key, start, *, total, priority=USER, follower=None, publish=_identity, on_done=None,
+                finished=None):
+        """The Job training ``key``: the one already queued or running, else a job already done when
+        ``finished(key)`` gives its value, else a new one in the queue. ``on_done(job)``: see the module's
+        docstring (the first request's is kept)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the training pool is shut down")
-            job = self._finished.get(key)
-            if job is not None:
-                self._finished.move_to_end(key)
-                return job
             job = self._jobs.get(key)
+            if job is None and finished is not None and (value := finished(key)) is not None:
+                return self._done_job(key, value)
             if job is None:
                 job = self._jobs[key] = Job(self, key, start, total, priority, publish)
                 self._enqueue(job, priority)
                 self._work.notify()
             elif job.state == "queued" and priority < job._priority:
                 self._enqueue(job, priority)  # a student asks for what was warming up: it moves up
+            job._on_done = job._on_done or on_done
             if follower is None:
                 job._keep = True
             else:
@@ -196,7 +199,7 @@ class TrainingPool:
     def stats(self):
         with self._lock:
             return {"started": self._started, "running": self._busy, "queued": len(self._queue),
-                    "workers": self.workers, "finished": len(self._finished), "backend": self.backend}
+                    "workers": self.workers, "backend": self.backend}
 
     def worker_pids(self):
         """Process ids of the worker processes alive now (none with threads): for CPU and memory accounting."""
@@ -229,6 +232,11 @@ class TrainingPool:
                 thread.join()
 
     # --- inside the pool (callers hold no lock unless said) ---
+
+    def _done_job(self, key, value):  # lock held
+        job = Job(self, key, None, 0, USER, None)
+        job.state, job.latest = "done", value
+        return job
 
     def _enqueue(self, job, priority):  # lock held
         if job in self._queue:
@@ -308,10 +316,6 @@ class TrainingPool:
                 job.state, job.error = state, error
                 if self._jobs.get(job.key) is job:
                     del self._jobs[job.key]
-                if state == "done":
-                    self._finished[job.key] = job
-                    while len(self._finished) > self.max_finished:
-                        self._finished.popitem(last=False)
             job._start = job._publish = None  # e.g. uploaded data held by the start function
             job._followers.clear()
             self._signal(job)
@@ -328,6 +332,11 @@ class TrainingPool:
                     state, error = runner.run(job, self)
                 except Exception as exc:  # the worker could not be started, the job not be sent
                     state, error = "failed", exc
+                if state == "done" and job._on_done is not None:
+                    try:  # before the state says done: whoever then looks for the value finds it kept
+                        job._on_done(job)
+                    except Exception:
+                        log.exception("keeping the finished run of %r failed", job.key)
                 self._finish(job, state, error)
         finally:
             runner.close()

@@ -127,11 +127,29 @@ def cached(key):
 def _keep(task, value):
     """A finished value, for every session of this server and, through the store, of any replica."""
     if finished_runs.get(task.key) is not None:
-        return  # another follower of the same training kept it
+        return  # kept already
     finished_runs.put(task.key, value)
     store = run_store()
     if store is not None:
         store.put(task.key, value)
+
+
+def _trained(task, job):
+    """The pool calls this when ``job`` has trained to its end, before any session sees it done, whether sessions
+    still follow it or not: keep its value, then give up this replica's claim — in this order, so that a replica
+    finding the claim free finds the run stored."""
+    if job.latest is not None and task.done_of(job.latest):
+        _keep(task, job.latest)
+    store = run_store()
+    if store is not None:
+        store.release(task.key, OWNER)
+
+
+def _request(task, priority, follower=None):
+    """Ask the pool for ``task``'s job (see lab/pool.py): finished values are looked up in ``finished_runs``."""
+    return training_pool().request(task.key, partial(_announced, task.start, task.key), total=task.total,
+                                   priority=priority, follower=follower, publish=task.publish,
+                                   on_done=partial(_trained, task), finished=finished_runs.get)
 
 
 class _Follow:
@@ -146,9 +164,7 @@ class _Follow:
             self._train_here()
 
     def _train_here(self):
-        task = self.task
-        self.job = training_pool().request(task.key, partial(_announced, task.start, task.key), total=task.total,
-                                           priority=self.priority, follower=self.follower, publish=task.publish)
+        self.job = _request(self.task, self.priority, self.follower)
 
     def update(self):
         """Read the latest value; True once the task is over (done, stopped, failed)."""
@@ -167,16 +183,15 @@ class _Follow:
         job = self.job
         if self.follower is not None:
             job.touch(self.follower)
+        state = job.state  # read before the value: once a job is done, its last value is in place (and kept)
         if job.latest is not None:
             self.value = job.latest
-        if job.state in pool_module.ACTIVE:
+        if state in pool_module.ACTIVE:
             self._share_progress()
             return False
         self.release()
-        if job.state == "failed":
+        if state == "failed":
             raise job.error
-        if job.state == "done" and self.value is not None and self.task.done_of(self.value):
-            _keep(self.task, self.value)
         return True
 
     def release(self):
@@ -260,19 +275,16 @@ def warm_up(configs):
     claimed in the store is left to it."""
     store = run_store()
 
-    def keep_when_done(task, job):
+    def hold_claim(task, job):  # the pool keeps the run when it is trained (_trained)
         while job.state in pool_module.ACTIVE:
             job.wait(LEASE_TTL / 3)
-            if store is not None:
+            if job.state in pool_module.ACTIVE:
                 store.lease(task.key, OWNER, LEASE_TTL)  # still ours while it waits its turn or trains
-        if job.state == "done" and job.latest is not None and task.done_of(job.latest):
-            _keep(task, job.latest)
-        if store is not None:
-            store.release(task.key, OWNER)
+        store.release(task.key, OWNER)
 
     for task in config_tasks(configs):
         if cached(task.key) is not None or (store is not None and not store.lease(task.key, OWNER, LEASE_TTL)):
             continue
-        job = training_pool().request(task.key, partial(_announced, task.start, task.key), total=task.total,
-                                      priority=pool_module.BACKGROUND, publish=task.publish)
-        threading.Thread(target=keep_when_done, args=(task, job), daemon=True, name="warm-up").start()
+        job = _request(task, pool_module.BACKGROUND)
+        if store is not None:
+            threading.Thread(target=hold_claim, args=(task, job), daemon=True, name="warm-up").start()

@@ -31,16 +31,24 @@ def metrics(records, names, colors, step, key):
                                   step, text["axis"]["test"]), key)
 
 
-def histograms(build, hists_at, records, step, key):
-    """A per-layer histogram figure (lab.figures.common.layer_histograms) at ``step``, with Play: the browser
-    animates it over the recorded steps without asking the server. ``hists_at(step)``: per run the per-layer counts
-    at a step; ``build(hists)``: the figure of those counts. The figure is built once, at the last step, and shows
-    other steps with their counts put in (lab.figures.timeline.with_play)."""
+def histograms(build, records, names, step, key):
+    """A per-layer histogram figure (lab.figures.common.layer_histograms) of ``records`` at ``step``, with Play: the
+    browser animates it over the recorded steps without asking the server. ``build(hists)``: the figure of per run
+    per-layer counts. The figure is built once, at the last step, and shows other steps with their counts put in
+    (lab.figures.timeline.with_play). A run with no record at a step (it diverged or was stopped before) shows no
+    bars there, in the slider's view as in Play's, and a note under the chart says so."""
     steps, hists = tl.frames(records, common.recorded_steps(*records))
+
+    def hists_at(at):
+        return empty_hists(records, tl.hists_of_runs(records, at))
+
     fig = build(hists_at(steps[-1]))
     shell.chart(with_play(fig, steps, hists, [t("common.step_title", step=s) for s in steps],
                           {"play": t("common.play"), "pause": t("common.pause")}, t("common.step_title", step=step),
                           shown=hists_at(step), source=lambda: build(hists_at(step))), key)
+    for record, name in zip(records, names):
+        if record is not None and record.snapshots and not common.reached(record, step):
+            st.caption(t("common.no_hist", name=name, step=step))
 
 
 def gamma_beta(record, step, key):

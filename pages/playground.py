@@ -8,7 +8,6 @@ from lab.figures import common as figures
 from lab.figures.playground import histograms
 from lab.i18n import current_lang, t
 from lab.lessons import challenges, common
-from lab.lessons import timeline as tl
 from lab.runs import cached
 
 shell.start_page()
@@ -106,11 +105,7 @@ if records is not None and pg.drawable(records):
         st.caption(t("playground.hist_caption"))
         timeline_panel.histograms(
             lambda hists: histograms(hists, names, config.activation, common.layer_titles(len(config.hidden)),
-                                     hist_axis, colors),
-            lambda at: timeline_panel.empty_hists(records, tl.hists_of_runs(records, at)), records, step, "pg_hist")
-        for h, name in zip(tl.hists_of_runs(records, step), names):
-            if h is None:
-                st.caption(t("playground.no_hist", name=name, step=step))
+                                     hist_axis, colors), records, names, step, "pg_hist")
         if dataset.is_2d:
             st.subheader(t("playground.boundary_title"))
             st.caption(t("playground.boundary_caption"))

@@ -88,8 +88,7 @@ def timeline():
                      derivative=t("common.derivative_curve"))
     timeline_panel.histograms(
         lambda hists: fig.histograms_at_step(*hists, names, activation, lesson.threshold(activation), layer_titles,
-                                             hist_axis),
-        lambda at: [common.hists_at(record_bn, at), common.hists_at(record_no_bn, at)], runs, step, "sat_hist")
+                                             hist_axis), runs, names, step, "sat_hist")
     st.caption(t("saturation.hist_caption", probe=PROBE_SIZE, low=fmt_pct(SATURATION_SHARE),
                  edge=fmt_num(HIST_EDGES[-1])))
     st.markdown(f"**{t(title_key)}**")

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 
 from bn_core import HIST_EDGES
 from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized
-from lab.figures.common import PALETTE, shares, style, with_data
+from lab.figures.common import PALETTE, packed, shares, style, with_data
 
 FRAME_MS = 300  # how long each recorded step stays on screen while playing
 LAYER_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star", "hexagon")
@@ -48,7 +48,7 @@ def play_parts(bars, steps, hists, titles, labels, margin_top, height):
     each histogram bar trace of the figure."""
     frames = []
     for step, runs, frame_title in zip(steps, hists, titles):
-        data = [{"type": "bar", "y": _bar_shares(runs, run, layer)} for _, run, layer in bars]
+        data = [{"type": "bar", "y": packed(_bar_shares(runs, run, layer))} for _, run, layer in bars]
         frames.append({"data": data, "traces": [i for i, _, _ in bars], "name": str(step),
                        "layout": {"title": {"text": frame_title}}})
     play = dict(label=f"▶ {labels['play']}", method="animate",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import bn_core as bc
-from lab.caches import BoundedCache
+from lab.caches import memoized
 from lab.i18n import fmt_num, t
 from lab.lessons import gamma_beta as gb
 from lab.lessons.common import PAPER_NET
@@ -92,14 +92,11 @@ class GradCheck:
         return bc.relative_error(*self.dbeta)
 
 
-_checks = BoundedCache(MAX_CACHED)
 
-
+@memoized(MAX_CACHED)
 def gradient_check(record, layer, unit):
-    """The check for one unit of a hidden layer on the page's batch (gamma_beta.demo_batch), in float64. Cached."""
-    key = (record.config, layer, unit)
-    if (check := _checks.get(key)) is not None:
-        return check
+    """The check for one unit of a hidden layer on the page's batch (gamma_beta.demo_batch), in float64. Memoized by
+    the run (its config, status and length), the layer and the unit."""
     X, labels = gb.demo_batch(record.config)
     model = float64_model(record)
     h = model.hidden[layer]
@@ -112,11 +109,9 @@ def gradient_check(record, layer, unit):
     numerical = bc.numerical_gradient(f, x, indices=[(i, unit) for i in range(len(x))], h=step)[:, unit]
     gamma_num = bc.numerical_gradient(f, h.bn.gamma, indices=[(unit,)], h=step)[unit]
     beta_num = bc.numerical_gradient(f, h.bn.beta, indices=[(unit,)], h=step)[unit]
-    check = GradCheck(layer, unit, len(x), terms.dx[:, unit], numerical, terms.dx_direct[:, unit],
-                      terms.dx_via_var[:, unit], np.array(terms.dx_via_mu[:, unit]),
-                      (float(terms.dgamma[unit]), float(gamma_num)), (float(terms.dbeta[unit]), float(beta_num)))
-    _checks.put(key, check)
-    return check
+    return GradCheck(layer, unit, len(x), terms.dx[:, unit], numerical, terms.dx_direct[:, unit],
+                     terms.dx_via_var[:, unit], np.array(terms.dx_via_mu[:, unit]),
+                     (float(terms.dgamma[unit]), float(gamma_num)), (float(terms.dbeta[unit]), float(beta_num)))
 
 
 def check_rows(check):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core import SIGMOID_SATURATION_X, load_data, sigmoid
-from lab.caches import BoundedCache
+from lab.caches import memoized
 from lab.i18n import fmt_num, fmt_pct, t
 from lab.lessons import covariate_shift as ics
 
@@ -29,8 +29,6 @@ def config(seed=0):
     return ics.configs(seed=seed)[0]  # the same config: its run is trained once for both lessons
 
 
-_batches = BoundedCache(MAX_CACHED)
-
 
 def demo_batch(config, batch=BATCH):
     """(images, labels): the fixed batch of training examples the page shows, drawn by the config's seed."""
@@ -40,17 +38,13 @@ def demo_batch(config, batch=BATCH):
     return data.X_train[idx], data.y_train[idx]
 
 
+@memoized(MAX_CACHED)
 def bn_inputs(record, batch=BATCH):
     """Per hidden layer, the (batch, units) BN inputs x of a fixed batch of training images forwarded in train mode
-    through a fresh model built from the record. Cached by config; float64."""
-    key = (record.config, batch)
-    if (xs := _batches.get(key)) is not None:
-        return xs
+    through a fresh model built from the record (memoized by the run: its config, status and length); float64."""
     model = record.build_model()
     model.forward(demo_batch(record.config, batch)[0], update_stats=False)
-    xs = [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
-    _batches.put(key, xs)
-    return xs
+    return [np.array(h.bn.x, dtype=np.float64) for h in model.hidden]
 
 
 @dataclass(frozen=True)

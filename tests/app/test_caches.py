@@ -136,6 +136,8 @@ def test_sendable_makes_the_plain_form_once_per_figure_and_variant():
     plain = go.Figure(go.Scatter(y=[1]))  # not memoized: finished every time, nothing kept
     assert sendable(plain) is plain and sendable(plain, "projector", finish) is plain and len(finished) == 2
     assert sendable(ready) is ready  # already plain
+    with pytest.raises(ValueError):  # an unnamed variant would be kept in the plain figure's place
+        sendable(fig, finish=finish)
 
 
 # --- On the pages: a second view builds no figure and shows the same charts ---------------------------------------

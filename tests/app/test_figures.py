@@ -1,6 +1,8 @@
-"""Figure builders without a running app: lab/figures.py (shared) and lab/figures_playground.py.
+"""Figure builders without a running app: lab/figures/ (common.py shared by the lessons, one module per page).
 
 Right traces, titled axes, and no non-finite number in the data, even for a run that diverged."""
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -279,7 +281,7 @@ HELPERS = {"common.figure_data", "common.finite", "common.projector", "common.ma
            "common.style", "covariate_shift.band_range", "gamma_beta.edges_for", "gamma_beta.shares",
            "inputs.histogram", "inputs.x_limit", "saturation.legend_clear_of_axis_titles",
            "saturation.low_gradient_zones", "timeline.play_parts", "common.with_data",
-           "common.step_line", "common.panels"}
+           "common.step_line", "common.panels", "common.packed"}
 
 
 def public_functions():
@@ -391,3 +393,13 @@ def test_a_step_line_is_what_plotly_draws_for_a_vertical_line_on_each_panel(runs
         for col in range(1, len(figures.panels(fig)) + 1):
             expected.add_vline(x=30, line=figures.STEP_LINE, row=1, col=col)
         assert figures.step_line(fig, 30).to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]
+
+
+def test_packed_arrays_hold_the_numbers_in_float32_and_plotly_takes_them():
+    values = np.array([0.0, 0.00015625, 1 / 3, np.nan, -2.5e-9, 1.0])
+    spec = figures.packed(values)
+    assert set(spec) >= {"dtype", "bdata"} and spec["dtype"] == "f4"
+    decoded = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+    np.testing.assert_array_equal(decoded, values.astype(np.float32))  # NaN too: a gap, as in a list
+    fig = go.Figure({"data": [{"type": "bar", "y": spec}]})  # a valid figure part
+    assert '"bdata"' in fig.to_json() and "0.00015625" not in fig.to_json()

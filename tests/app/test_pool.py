@@ -129,23 +129,46 @@ def test_two_requests_for_one_key_get_one_job_and_one_training(kit):
     assert pool.stats()["started"] == 1 and not second.started.is_set()
 
 
-def test_a_finished_job_is_returned_without_training_again(kit):
-    pool = kit.pool(workers=1)
-    job = settle(pool.request("k", kit.fake(), total=3, follower="a"))
+def test_a_finished_value_is_looked_up_not_trained_again(kit):
+    """The pool keeps no finished values: it asks ``finished`` (under its lock) and trains only what it lacks."""
+    pool, kept = kit.pool(workers=1), {}
+    job = settle(pool.request("k", kit.fake(), total=3, follower="a",
+                              on_done=lambda j: kept.update({j.key: j.latest}), finished=kept.get))
     again = kit.fake()
-    assert pool.request("k", again, total=3, follower="b") is job
-    assert job.state == "done" and not again.started.is_set() and pool.stats()["started"] == 1
-    assert not job.wait(0.01)  # nothing changes any more
+    done = pool.request("k", again, total=3, follower="b", finished=kept.get)
+    assert done.state == "done" and done.latest is job.latest and done.fraction == 1.0
+    assert not again.started.is_set() and pool.stats()["started"] == 1
+    assert not done.wait(0.01)  # nothing changes any more
+    other = kit.fake()
+    settle(pool.request("other", other, total=3, finished=kept.get))  # not kept there: trained
+    assert other.started.is_set() and pool.stats()["started"] == 2
 
 
-def test_finished_jobs_are_kept_in_a_bounded_least_recently_used_cache(kit):
-    pool = kit.pool(workers=1, max_finished=2)
-    jobs = {k: settle(pool.request(k, kit.fake(), total=3)) for k in "abc"}  # "a" falls out
-    assert pool.stats()["finished"] == 2
-    assert pool.request("b", kit.fake(), total=3) is jobs["b"] and pool.request("c", kit.fake(), total=3) is jobs["c"]
-    again = kit.fake()
-    retrained = settle(pool.request("a", again, total=3))
-    assert retrained is not jobs["a"] and again.started.is_set() and pool.stats()["started"] == 4
+def test_on_done_keeps_the_value_before_the_job_says_done_even_when_nobody_polls(kit):
+    """A session that stops polling (a rerun, a closed tab) still counts as a follower for a while: a job that ends
+    then must still be kept, and before any session can see it done (else one would ask for it again)."""
+    pool, seen = kit.pool(workers=1), []
+    fake = kit.fake(hold=True)
+    job = pool.request("k", fake, total=3, follower="a",
+                       on_done=lambda j: seen.append((j.state, j.latest.steps_done)))
+    first_value(job)
+    fake.release()  # nobody touches or waits for the job from here on
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [("running", 3)]
+    assert settle(job).state == "done"
+
+
+def test_on_done_is_not_called_for_a_cancelled_or_failed_job(kit):
+    pool, seen = kit.pool(workers=1), []
+    failing = pool.request("f", kit.fake(fail_at=2), total=3, follower="a", on_done=seen.append)
+    assert settle(failing).state == "failed"
+    held = kit.fake(hold=True)
+    stopped = first_value(pool.request("s", held, total=3, follower="a", on_done=seen.append))
+    stopped.unfollow("a")
+    held.release()
+    assert settle(stopped).state == "cancelled" and seen == []
 
 
 def test_progress_fraction_follows_the_latest_value(kit):
@@ -297,7 +320,7 @@ def test_never_more_trainings_run_than_workers(kit):
     for job in jobs[:pool.workers]:
         first_value(job)
     assert pool.stats() == {"started": pool.workers, "running": pool.workers, "queued": 2,
-                            "workers": pool.workers, "finished": 0, "backend": "thread"}
+                            "workers": pool.workers, "backend": "thread"}
     assert [j.state for j in jobs[pool.workers:]] == ["queued", "queued"]
     assert not any(f.started.is_set() for f in fakes[pool.workers:])
     assert [pool.queue_position(j) for j in jobs[pool.workers:]] == [0, 1]

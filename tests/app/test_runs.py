@@ -131,3 +131,23 @@ def test_a_page_and_another_session_follow_one_training():
     assert len(at.get("plotly_chart")) >= 2  # drawn from the finished runs
     assert runs.training_pool().stats()["started"] - started == 2  # BN and no BN, once each for both sessions
     assert [r.steps_done for r in other["records"]] == [3000, 3000]
+
+
+def test_a_run_that_ends_while_nobody_polls_is_kept_before_its_claim_is_given_up(monkeypatch):
+    """A session that asked for a run and stopped polling (a rerun, a closed tab) still counts as following it for
+    a while; if the run ends then, it is kept all the same — in memory and in the store — and the store has it
+    before this replica's claim is given up (another replica finding the claim free must find the run)."""
+    config = _fresh()
+    store = runs.run_store()
+    assert store.lease(config, runs.OWNER, runs.LEASE_TTL)  # as _Follow does before it asks the pool
+    stored_at_release = []
+    release = store.release
+    monkeypatch.setattr(store, "release", lambda key, owner: (stored_at_release.append(store.get(key) is not None),
+                                                              release(key, owner)))
+    job = runs._request(runs.config_task(config), runs.pool_module.USER, follower="left")
+    while job.state in runs.pool_module.ACTIVE:  # waits on the job itself: no follower's update() runs
+        job.wait(1.0)
+    assert job.state == "done"
+    assert runs.finished_runs.get(config) is job.latest and store.get(config).steps_done == config.steps
+    assert stored_at_release == [True]
+    assert store.lease(config, "another replica", 5.0)  # the claim was given up

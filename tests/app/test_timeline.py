@@ -117,9 +117,9 @@ def test_play_frames_hold_each_steps_histograms(pair):
     for frame, step in zip(frames, bn.steps):
         assert list(frame["traces"]) == bars and frame["layout"]["title"]["text"] == f"step {step}"
         i = list(bn.steps).index(step)
-        shown = {(data[k]["meta"]["run"], data[k]["meta"]["layer"]): np.asarray(d["y"]) for k, d in
+        shown = {(data[k]["meta"]["run"], data[k]["meta"]["layer"]): numbers(d["y"]) for k, d in
                  zip(frame["traces"], frame["data"])}
-        np.testing.assert_allclose(shown[(0, 1)], figures.shares(bn.dist_series(1)[1][i]))
+        np.testing.assert_allclose(shown[(0, 1)], figures.shares(bn.dist_series(1)[1][i]), rtol=1e-6)
         if step > diverged.steps[-1]:
             assert not shown[(1, 0)].any()  # the diverged run has no record there: empty bars
     buttons = layout["updatemenus"][0]["buttons"]
@@ -175,7 +175,7 @@ def test_a_step_drawn_from_the_cached_figure_shows_that_steps_numbers(step):
     for trace in bars:
         record = (record_bn, record_no_bn)[trace["meta"]["run"]]
         expected = figures.shares(common.hists_at(record, step)[trace["meta"]["layer"]])
-        np.testing.assert_allclose(numbers(trace["y"]), expected)
+        np.testing.assert_allclose(numbers(trace["y"]), expected, rtol=1e-6)
     points = chart(at, "sat_gamma_beta")["data"][1:]
     for (gamma, beta), trace in zip(tl.gamma_beta_at(record_bn, step), points, strict=True):
         np.testing.assert_allclose(numbers(trace["x"]), gamma, rtol=1e-6)
@@ -200,3 +200,46 @@ def test_the_playground_boundary_follows_the_step():
     z_start = [t["z"] for t in start["data"] if t["type"] == "heatmap"]
     assert len(z_start) == 2 and z_start != z_end  # both runs' boundaries are those of step 0 now
     assert translate("en", "timeline.boundary_at_step", step=0) in [c.value for c in at.caption]
+
+
+def _histograms_page(path, step):
+    """A page with only the timeline's histograms of the pickled runs at ``step`` (run by AppTest)."""
+    import pickle
+
+    from lab import timeline_panel
+    from lab.figures import common as figures
+
+    with open(path, "rb") as f:
+        records = pickle.load(f)
+    names = ["with", "diverged"]
+    axis = {"x": "input", "share": "share", "activation": "act", "derivative": "der"}
+    timeline_panel.histograms(lambda hists: figures.layer_histograms(hists, names, "sigmoid", ["L1", "L2"], axis),
+                              records, names, step, "h")
+
+
+@pytest.mark.parametrize("step", [0, 60])
+def test_a_run_without_a_record_at_the_step_shows_no_bars_there_as_play_does(pair, tmp_path, step):
+    """The slider's view and Play's frame agree: past a diverged run's last record its bars are empty in both (not
+    its last histogram in one and nothing in the other), and a note says why; before that, both show its record."""
+    import pickle
+
+    from streamlit.testing.v1 import AppTest
+
+    bn, _, diverged = pair
+    path = tmp_path / "runs.pkl"
+    path.write_bytes(pickle.dumps([bn, diverged]))
+    at = AppTest.from_function(_histograms_page, args=(str(path), step), default_timeout=60).run()
+    no_exception(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    frame = next(f for f in spec["frames"] if f["name"] == str(step))
+    meta = [(spec["data"][k]["meta"]["run"], spec["data"][k]["meta"]["layer"]) for k in frame["traces"]]
+    shown = {m: numbers(spec["data"][k]["y"]) for m, k in zip(meta, frame["traces"])}
+    in_frame = {m: numbers(d["y"]) for m, d in zip(meta, frame["data"])}
+    assert sorted(shown) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    for m in shown:
+        np.testing.assert_allclose(shown[m], in_frame[m])  # the same bars, slider or Play
+    note = translate("en", "common.no_hist", name="diverged", step=step)
+    captions = [c.value for c in at.caption]
+    gone = step > diverged.steps[-1]
+    assert all(shown[(1, layer)].any() != gone for layer in (0, 1))
+    assert (note in captions) == gone
