@@ -48,9 +48,17 @@ def move(page, key, how):  # noqa: F811
     elif how == "number":
         widget.locator("button[data-testid='stNumberInputStepUp']").click()
     else:  # a select box: the key opens its list, then moves to another option, and Enter picks it
-        widget.locator("input").first.focus()
-        page.keyboard.press(how)
-        page.locator("[role='listbox'] [role='option']").first.wait_for(timeout=30_000)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        options = page.locator("[role='listbox'] [role='option']").first
+        for attempt in range(6):  # on a loaded machine the frontend sometimes drops the first key: press again
+            widget.locator("input").first.focus()
+            page.keyboard.press(how)
+            try:
+                options.wait_for(timeout=5_000 if attempt < 5 else 30_000)
+                break
+            except PlaywrightTimeout:
+                continue
         page.keyboard.press(how)
         page.keyboard.press("Enter")
 
