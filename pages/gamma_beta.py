@@ -17,11 +17,12 @@ shell.intro("gamma_beta")
 with st.expander(t("common.math"), expanded=True):
     st.latex(r"\hat{x}_i=\frac{x_i-\mu_\mathcal{B}}{\sqrt{\sigma_\mathcal{B}^2+\epsilon}},\qquad "
              r"y_i=\gamma\,\hat{x}_i+\beta")
-    st.latex(r"\gamma=\sqrt{\sigma_\mathcal{B}^2+\epsilon},\ \beta=\mu_\mathcal{B}\ \Rightarrow\ y_i=x_i"
-             r"\quad\text{(%s)}" % t("gamma_beta.math_identity"))
-    st.latex(r"\gamma=\sqrt{\mathrm{Var}[x]+\epsilon},\ \beta=\mathrm{E}[x]\ \Rightarrow\ "
-             r"\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\epsilon}}\,\gamma+\beta=x"
-             r"\quad\text{(%s)}" % t("gamma_beta.math_identity_population"))
+    # Each identity's label on a line of its own: beside the formula it overflows a narrow column.
+    st.latex(r"\begin{gathered}\gamma=\sqrt{\sigma_\mathcal{B}^2+\epsilon},\ \beta=\mu_\mathcal{B}\ \Rightarrow\ "
+             r"y_i=x_i\\ \text{(%s)}\end{gathered}" % t("gamma_beta.math_identity"))
+    st.latex(r"\begin{gathered}\gamma=\sqrt{\mathrm{Var}[x]+\epsilon},\ \beta=\mathrm{E}[x]\ \Rightarrow\ "
+             r"\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\epsilon}}\,\gamma+\beta=x\\ "
+             r"\text{(%s)}\end{gathered}" % t("gamma_beta.math_identity_population"))
     st.latex(r"\operatorname{sigmoid}(y)\approx\tfrac12+\tfrac{y}{4}\quad\text{%s}\ |y|<1"
              % t("gamma_beta.math_linear"))
     st.markdown(t("gamma_beta.math_terms", gap=fmt_num(gb.tangent_gap(), 2), sat_x=fmt_num(SIGMOID_SATURATION_X, 2),

@@ -102,9 +102,21 @@ def batch_figure(runs, spread, names, text):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=label,
                                      line=dict(color="#444", dash=dash, width=2.5)), row=1, col=2)
         fig.add_trace(go.Scatter(x=m, y=1 / np.sqrt(m), mode="lines", name=text["sqrt_m"],
-                                 line=dict(color="#999", dash="dot", width=1.5)), row=1, col=2)
-        fig.update_yaxes(type="log", dtick="D2", title_text=text["spread"], row=1, col=2)  # less than a decade
+                                 line=dict(color=PALETTE[4], dash="dot", width=2.5)), row=1, col=2)
+        shown = np.concatenate([spread["mean_spread"], spread["var_spread"], 1 / np.sqrt(m)])
+        ticks = one_two_five(shown[np.isfinite(shown) & (shown > 0)])
+        fig.update_yaxes(type="log", title_text=text["spread"], tickvals=ticks, ticktext=[f"{v:g}" for v in ticks],
+                         row=1, col=2)  # less than a decade: 1-2-5 ticks, each written out whole
     return style(fig, height=440)
+
+
+def one_two_five(values):
+    """Ticks 1, 2, 5 × 10^k over the range of ``values`` (positive), for a log axis spanning about a decade."""
+    if len(values) == 0:
+        return []
+    lo, hi = float(np.min(values)), float(np.max(values))
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+    return [float(f"{k}e{e}") for e in decades for k in (1, 2, 5) if lo / 1.6 <= k * 10.0 ** e <= hi * 1.6]
 
 
 @figure_builder
@@ -142,7 +154,7 @@ def panel_lines(runs, key, panel_titles, y_title, x_title, names, log_y=False, x
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     if log_y:
-        fig.update_yaxes(type="log", dtick=1)  # label the powers of ten only
+        fig.update_yaxes(type="log", dtick=1, exponentformat="power")  # powers of ten only, as 10⁻⁴ (not 100µ)
     return style(fig, height=360)
 
 

@@ -80,6 +80,8 @@ def projector(fig, scale):
             trace.marker.size = larger(trace.marker.size, 6)
     for shape in fig.layout.shapes:  # divergence markers
         shape.line.width = larger(shape.line.width, 2)
+    if fig.layout.legend.y is not None and fig.layout.legend.y < 0:  # a legend below: clear of the larger axis titles
+        fig.layout.legend.y *= scale
     return fig
 
 

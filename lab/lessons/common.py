@@ -73,8 +73,8 @@ def divergence_message(name, record):
     if record is None or record.divergence is None:
         return None
     d = record.divergence
-    return t("common.diverged", name=name, step=d.step, reason=t(f"divergence.{d.reason}")) + " " + \
-        t("common.diverged_fix")
+    return t("common.diverged", name=name, step=d.step, reason=t(f"divergence.{d.reason}"),
+             fix=t("common.diverged_fix"))
 
 
 def divergence_messages(names, records):

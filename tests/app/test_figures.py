@@ -403,3 +403,11 @@ def test_packed_arrays_hold_the_numbers_in_float32_and_plotly_takes_them():
     np.testing.assert_array_equal(decoded, values.astype(np.float32))  # NaN too: a gap, as in a list
     fig = go.Figure({"data": [{"type": "bar", "y": spec}]})  # a valid figure part
     assert '"bdata"' in fig.to_json() and "0.00015625" not in fig.to_json()
+
+
+def test_a_log_axis_within_a_decade_gets_one_two_five_ticks_written_out_whole():
+    from lab.figures.beyond import one_two_five
+
+    assert one_two_five(np.array([0.06, 0.45])) == [0.05, 0.1, 0.2, 0.5]
+    assert one_two_five(np.array([0.3, 3.0])) == [0.2, 0.5, 1.0, 2.0]
+    assert one_two_five(np.array([])) == []

@@ -269,11 +269,10 @@ def run_names(lang):
 
 def divergences(at, lang):
     """``[(run name, step)]`` of the "diverged at step N (why). The fix." errors on the page."""
-    pattern = re.compile(message_pattern(lang, "common.diverged").pattern + re.escape(
-        " " + translate(lang, "common.diverged_fix")), re.S)
+    pattern = re.compile(message_pattern(lang, "common.diverged").pattern, re.S)
     reasons = {translate(lang, f"divergence.{r}") for r in ("exploding_loss", "nan_loss", "non_finite_activations")}
     found = [m.groupdict() for text in texts(at.error) if (m := pattern.fullmatch(text))]
-    assert all(f["reason"] in reasons for f in found), found
+    assert all(f["reason"] in reasons and f["fix"] == translate(lang, "common.diverged_fix") for f in found), found
     return [(f["name"], int(f["step"])) for f in found]
 
 
