@@ -128,3 +128,11 @@ def test_no_text_with_placeholders_is_shown_unfilled():
             if key not in TEMPLATES and placeholders(prose):
                 unfilled.append((p.name, key, sorted(placeholders(prose))))
     assert not unfilled
+
+
+def test_no_english_article_before_a_number_that_may_need_the_other_one():
+    """ "a {pred}" reads "a 8" for an eight (and "an {n}" fails the other way): a placeholder that may hold a
+    number has no article in front of it."""
+    article = re.compile(r"\b(a|an) \**\{\w+\}", re.I)
+    found = {k: v for k, v in table("en").items() if article.search(v)}
+    assert not found, found
