@@ -5,7 +5,9 @@ time and its peak memory (benchmarks/appserver.py), every figure a ratio to a ba
 1. cold: a fresh server, 10 sessions open the same Playground link (the default experiment) at once, against one
    session opening it alone on a fresh server: server CPU and the slowest session's time to a finished page.
 2. views: server CPU per cached page view of every lesson page, against a one-line Streamlit page on a second server
-   (same Streamlit, same options) in the same run, the views of both interleaved.
+   (same Streamlit, same options) in the same run, the views of both interleaved; twice: a view on a server where
+   another session is connected (a class), and a view on a server nobody else is on (Streamlit then compiles the
+   page script again for each view: it forgets compiled scripts when the last session leaves).
 3. crowd: 30 sessions at once on the cached lesson pages (round robin): the slowest, errors, peak memory.
 4. configs: a fresh server, 30 sessions at once on the Playground with 30 different configurations (seeds 1..30):
    every one finishes, errors, training processes/threads at once against the pool's workers, peak memory.
@@ -20,6 +22,7 @@ stopped at the end whatever happens.
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -103,18 +106,20 @@ async def one_view(server, sessions, page, timeout):
     return visit, server.cpu() - before
 
 
-async def views(sessions, app, rounds, timeout):
+async def views(sessions, app, rounds, timeout, in_class):
     """Server CPU per cached view of each page on ``app`` (already warm) and of the one-line page on a server of its
-    own, the views interleaved round by round; a view = one fresh session, opened and closed. Each server keeps one
-    other session connected meanwhile, as a class does: Streamlit compiles a page script once while any session is
-    connected, and forgets it when the last one leaves (then every lone view would compile its page again)."""
+    own, the views interleaved round by round; a view = one fresh session, opened and closed. ``in_class``: each
+    server keeps one other session connected meanwhile, as a class does (see the module's docstring)."""
     pages = lesson_pages()
     spent = {p.path or "home": [] for p in pages}
     walls = {p.path or "home": [] for p in pages}
     minimal = Page("", "", MINIMAL_MARKER)
     errors = []
     with page_server(MINIMAL_PAGE) as ref:
-        async with connected(ref.url), connected(app.url):
+        async with contextlib.AsyncExitStack() as others:
+            if in_class:
+                await others.enter_async_context(connected(ref.url))
+                await others.enter_async_context(connected(app.url))
             await one_view(ref, sessions, minimal, timeout)  # warm: imports, the first run's compilation
             ref_spent = []
             for _ in range(rounds):
@@ -169,7 +174,8 @@ async def run(args):
             with Server() as app:
                 out["warm"] = await warm(app, sessions, args.timeout)
                 if "views" in args.only:
-                    out["views"] = await views(sessions, app, args.views, args.view_timeout)
+                    out["views"] = await views(sessions, app, args.views, args.view_timeout, in_class=True)
+                    out["views_alone"] = await views(sessions, app, args.views, args.view_timeout, in_class=False)
                 if "crowd" in args.only:
                     pages = lesson_pages()
                     out["crowd"] = await crowd_on(app, sessions, [pages[i % len(pages)] for i in range(args.classroom)],
@@ -205,13 +211,17 @@ def table(r):
                      f"CPU {fmt(c['cpu_ratio'], '.1f', '×')} (server alone {fmt(c['cpu_own_ratio'], '.1f', '×')})",
                      verdict(c["cpu_ratio"], TARGETS["cold_cpu"])))
     if "views" in r:
-        v = r["views"]
-        rows.append(("cached view, one-line page", f"{v['minimal_cpu_ms']:.0f} ms server CPU", "1 (baseline)", ""))
+        v, lone = r["views"], r.get("views_alone")
+        rows.append(("cached view, one-line page", f"{v['minimal_cpu_ms']:.0f} ms server CPU" + (
+            f" (alone on the server: {lone['minimal_cpu_ms']:.0f} ms)" if lone else ""), "1 (baseline)", ""))
         for name, p in v["pages"].items():
-            rows.append((f"cached view, {name}", f"{p['cpu_ms']:.0f} ms CPU, {fmt(p['median_wall_s'], '.2f', ' s')}",
+            alone = lone["pages"][name] if lone else None
+            rows.append((f"cached view, {name}", f"{p['cpu_ms']:.0f} ms CPU, {fmt(p['median_wall_s'], '.2f', ' s')}"
+                         + (f" (alone: {alone['cpu_ms']:.0f} ms, {fmt(alone['ratio'], '.1f', '×')})" if alone else ""),
                          f"{fmt(p['ratio'], '.1f', '×')}", verdict(p["ratio"], TARGETS["view_cpu"])))
-        if v["errors"]:
-            rows.append(("", f"{v['errors']} errors in the views", "", "MISSED (target 0)"))
+        for which in (v, lone or {"errors": 0}):
+            if which["errors"]:
+                rows.append(("", f"{which['errors']} errors in the views", "", "MISSED (target 0)"))
     if "crowd" in r:
         c = r["crowd"]
         rows.append((f"{c['sessions']} sessions at once, cached lessons",
