@@ -92,8 +92,11 @@ def unit_view():
         b3.button(t("gamma_beta.plain"), on_click=set_params, args=(1.0, 0.0), help=t("gamma_beta.plain_help"),
                   key="gb_plain", icon=":material/restart_alt:", width="stretch")
         s1, s2 = st.columns(2)
-        gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, key="gb_gamma", help=t("gamma_beta.gamma_help"))
-        beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, key="gb_beta", help=t("gamma_beta.beta_help"))
+        # Three decimals: a button sets the exact σ_B and μ_B, which the sentences below give to three decimals too.
+        gamma = s1.slider(t("gamma_beta.gamma"), 0.0, g_max, step=0.01, format="%.3f", key="gb_gamma",
+                          help=t("gamma_beta.gamma_help"))
+        beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, format="%.3f", key="gb_beta",
+                         help=t("gamma_beta.beta_help"))
 
         y, s = gb.transform(unit.x_hat, gamma, beta)
         shell.chart(transform_histograms(
