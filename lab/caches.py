@@ -13,7 +13,6 @@ a wrong figure, at worst a slow one.
 Values are shared between sessions: treat them as read-only (nothing changes a figure it is handed: copies are
 made from ``to_dict()``, since building a Figure from another briefly changes the other's traces).
 """
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -200,18 +199,19 @@ _sent = BoundedCache(MAX_SENT)
 
 
 def sendable(fig, variant=None, finish=None):
-    """The figure to hand to st.plotly_chart, in plain form: ``fig`` as it is, or ``finish(fig)`` (e.g. enlarged
-    for a projector; ``variant`` names it). Kept per (figure, variant) when the figure is a memoized one."""
+    """The figure to hand to st.plotly_chart, in plain form: ``fig`` as it is, or ``finish(plain)`` of its plain
+    form (e.g. enlarged for a projector; ``variant`` names it). ``finish`` returns a new plain form and changes
+    nothing it is given (the plain forms are shared). Kept per (figure, variant) when the figure is a memoized one;
+    a figure joined at each view (a SentFigure) is finished at each view, from its plain form: cheap."""
     if finish is not None and variant is None:
         raise ValueError("a finished figure needs a variant name: it would take the plain figure's place")
-    if isinstance(fig, SentFigure):  # already plain (joined from cached parts): a variant is made from a full copy
-        # (deep: building a Figure pops and puts back keys of the dicts it is given, and these are shared)
-        return fig if finish is None else finish(go.Figure(copy.deepcopy(fig.to_dict())))
+    if isinstance(fig, SentFigure):  # already plain (joined from cached parts)
+        return fig if finish is None else SentFigure(finish(fig.to_dict()), source=fig._source)
     key = getattr(fig, FIGURE_KEY, None)
     if key is None:
-        return fig if finish is None else finish(fig)
+        return fig if finish is None else SentFigure(finish(fig.to_dict()), source=fig)
     ready = _sent.get((key, variant))
     if ready is None:
-        ready = SentFigure((fig if finish is None else finish(fig)).to_dict(), source=fig)
+        ready = SentFigure(fig.to_dict() if finish is None else finish(fig.to_dict()), source=fig)
         _sent.put((key, variant), ready)
     return ready

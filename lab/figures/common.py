@@ -2,6 +2,8 @@
 
 Text on a figure comes in as arguments (the pages translate it); nothing non-finite is ever drawn as data.
 """
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -58,31 +60,47 @@ def style(fig, height=380, legend_below=True):
     return fig
 
 
-def projector(fig, scale):
-    """A copy of a styled figure for a projector (presentation mode): text, lines and markers ``scale`` times
-    larger, and the chart taller by as much as its text grew, so the plot area keeps its size."""
-    fig = go.Figure(fig.to_dict())  # not go.Figure(fig): that briefly changes fig's own traces, a shared cached figure
-    base = fig.layout.font.size or 12
+def projector(plain, scale):
+    """A styled figure's plain form (``fig.to_dict()``) for a projector (presentation mode): text, lines and markers
+    ``scale`` times larger, the chart taller by as much as its text grew (the plot area keeps its size), a legend
+    below moved clear of the larger axis titles. A new plain form: what it changes is copied, the rest (the data
+    arrays, the frames) shared with ``plain``, which stays as it was (other sessions read it)."""
+    layout = dict(plain.get("layout", {}))
+    base = layout.get("font", {}).get("size") or 12
 
-    def larger(value, default):  # an unset size is plotly's default
-        return (default if value is None else value) * scale
+    def larger(part, key, default, path=("font", "size")):  # a copy of layout[key] with its size scaled
+        out = dict(part.get(key) or {})
+        inner, last = out, path[-1]
+        for name in path[:-1]:
+            inner[name] = dict(inner.get(name) or {})
+            inner = inner[name]
+        inner[last] = (default if inner.get(last) is None else inner[last]) * scale  # unset: plotly's default
+        return out
 
-    fig.update_layout(font_size=base * scale, legend_font_size=larger(fig.layout.legend.font.size, base),
-                      height=(fig.layout.height or 450) + round(base * (scale - 1) * 6),
-                      hoverlabel_font_size=larger(fig.layout.hoverlabel.font.size, base))
-    for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
-        axis.update(tickfont_size=larger(axis.tickfont.size, base), title_font_size=larger(axis.title.font.size, base))
-    for note in fig.layout.annotations:  # subplot titles, divergence labels
-        note.font.size = larger(note.font.size, base)
-    for trace in fig.select_traces(selector=dict(type="scatter")):
-        trace.line.width = larger(trace.line.width, 2)
-        if trace.marker.size is None or np.isscalar(trace.marker.size):
-            trace.marker.size = larger(trace.marker.size, 6)
-    for shape in fig.layout.shapes:  # divergence markers
-        shape.line.width = larger(shape.line.width, 2)
-    if fig.layout.legend.y is not None and fig.layout.legend.y < 0:  # a legend below: clear of the larger axis titles
-        fig.layout.legend.y *= scale
-    return fig
+    layout["font"] = {**layout.get("font", {}), "size": base * scale}
+    layout["legend"] = larger(layout, "legend", base)
+    legend_y = layout["legend"].get("y")
+    if legend_y is not None and legend_y < 0:
+        layout["legend"]["y"] = legend_y * scale
+    layout["hoverlabel"] = larger(layout, "hoverlabel", base)
+    layout["height"] = (layout.get("height") or 450) + round(base * (scale - 1) * 6)
+    for name in [k for k in layout if AXIS_KEY.match(k)] or ["xaxis", "yaxis"]:
+        axis = larger(layout, name, base, ("tickfont", "size"))
+        layout[name] = larger({"a": axis}, "a", base, ("title", "font", "size"))
+    layout["annotations"] = [larger({"a": a}, "a", base) for a in layout.get("annotations", ())]  # subplot titles
+    layout["shapes"] = [larger({"s": s}, "s", 2, ("line", "width")) for s in layout.get("shapes", ())]
+    data = []
+    for trace in plain.get("data", ()):
+        if trace.get("type", "scatter") == "scatter":
+            trace = larger({"t": trace}, "t", 2, ("line", "width"))
+            size = trace.get("marker", {}).get("size")
+            if size is None or np.isscalar(size):
+                trace = larger({"t": trace}, "t", 6, ("marker", "size"))
+        data.append(trace)
+    return {**plain, "data": data, "layout": layout}
+
+
+AXIS_KEY = re.compile(r"^[xy]axis\d*$")
 
 
 def mark_divergence(fig, record, text, row=None, col=None):

@@ -134,7 +134,10 @@ def test_sendable_makes_the_plain_form_once_per_figure_and_variant():
     enlarged = sendable(fig, "projector", finish)
     assert enlarged is not ready and sendable(fig, "projector", finish) is enlarged and len(finished) == 1
     plain = go.Figure(go.Scatter(y=[1]))  # not memoized: finished every time, nothing kept
-    assert sendable(plain) is plain and sendable(plain, "projector", finish) is plain and len(finished) == 2
+    assert sendable(plain) is plain and len(finished) == 1
+    once = sendable(plain, "projector", finish)
+    assert isinstance(once, SentFigure) and once.to_dict() == plain.to_dict() and once.source is plain
+    assert len(finished) == 2
     assert sendable(ready) is ready  # already plain
     with pytest.raises(ValueError):  # an unnamed variant would be kept in the plain figure's place
         sendable(fig, finish=finish)

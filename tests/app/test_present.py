@@ -118,14 +118,22 @@ def test_the_sidebar_switch_turns_presentation_mode_off_and_on():
 
 
 def test_charts_are_larger_in_presentation_mode():
-    sizes = {}
+    """Every chart of the Playground (joined at each view from cached parts: the step marked, the step's bars with
+    the Play frames, γ and β): text and lines larger by FIGURE_SCALE, the data and the frames the same."""
+    sizes, data = {}, {}
     for present in ("0", "1"):
         at = open_app(PAGE, query={**SMALL, "present": present})
         no_exception(at)
-        fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-        widths = [t["line"]["width"] for t in fig["data"] if "line" in t]
-        sizes[present] = (fig["layout"]["font"]["size"], fig["layout"]["xaxis"]["tickfont"]["size"], max(widths))
-    assert sizes["1"] == pytest.approx(tuple(s * presentation.FIGURE_SCALE for s in sizes["0"]))
+        figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        sizes[present] = [(f["layout"]["font"]["size"], f["layout"]["xaxis"]["tickfont"]["size"],
+                           max([t.get("line", {}).get("width", 2) for t in f["data"] if t["type"] == "scatter"],
+                               default=1))
+                          for f in figs]
+        data[present] = [([{k: t.get(k) for k in ("x", "y")} for t in f["data"]], f.get("frames")) for f in figs]
+    assert len(sizes["1"]) == len(sizes["0"]) >= 3
+    for big, small in zip(sizes["1"], sizes["0"]):
+        assert big == pytest.approx(tuple(s * presentation.FIGURE_SCALE for s in small))
+    assert data["1"] == data["0"]
 
 
 def test_hiding_every_knob_leaves_no_empty_panel():
@@ -197,14 +205,17 @@ def test_projector_scales_text_lines_and_markers_and_leaves_the_figure_as_it_was
     fig = metric_curves([record_like], ["run"], ("loss", "acc"),
                         {"x": "step", "loss": "loss", "accuracy": "acc", "train": "train", "test": "test"})
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], fill="toself", line=dict(width=0)))  # a band: no outline
-    before = fig.to_dict()
-    big = projector(fig, 1.5)
-    assert fig.to_dict() == before
+    fig.update_layout(legend=dict(y=-0.22))
+    before, plain = fig.to_dict(), fig.to_dict()
+    big = go.Figure(projector(plain, 1.5))  # from the plain form Streamlit is sent; a new one
+    assert fig.to_dict() == before and plain == before
     assert big.layout.font.size == 1.5 * fig.layout.font.size
     assert big.layout.xaxis.tickfont.size == 1.5 * fig.layout.xaxis.tickfont.size
     assert [a.font.size for a in big.layout.annotations] == [1.5 * a.font.size for a in fig.layout.annotations]
     assert big.data[0].line.width == 1.5 * fig.data[0].line.width and big.data[-1].line.width == 0
     assert big.layout.height > fig.layout.height
+    assert big.layout.legend.y == 1.5 * -0.22 and big.layout.legend.font.size == 1.5 * fig.layout.legend.font.size
+    assert big.data[0].marker.size == 1.5 * fig.data[0].marker.size
 
 
 # ---- in a real browser ----
