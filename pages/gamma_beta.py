@@ -1,13 +1,11 @@
 """γ and β: scale and shift a real batch's normalized values, undo BN exactly, and see what training learns."""
-import dataclasses
-
 import streamlit as st
 
 from bn_core import PROBE_SIZE, SATURATION_SHARE, SIGMOID_SATURATION_X, ConfigError
 from lab import shell
 from lab.figures import backward as backward_fig
 from lab.figures.gamma_beta import learned_params, transform_histograms
-from lab.i18n import fmt_num, fmt_pct, t, translate
+from lab.i18n import current_lang, fmt_num, fmt_pct, t, translate
 from lab.lessons import backward as bw
 from lab.lessons import common, questions
 from lab.lessons import gamma_beta as gb
@@ -58,27 +56,18 @@ def unit_view():
                          format_func=dict(enumerate(common.layer_titles(n_layers))).get)
     best = gb.default_unit(record, layer)
     common.preselect(st.session_state, "gb_unit", (config, layer), best)  # a new layer or run: its own default
-    unit_labels = {u: t("gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u) for u in range(n_units)}
-    shell.keep_choice("gb_unit", range(n_units), lambda lang: {
-        u: translate(lang, "gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u)
-        for u in range(n_units)})
+    shell.keep_choice("gb_unit", range(n_units), lambda lang: gb.unit_labels(lang, n_units, best))
     unit_index = c2.selectbox(t("gamma_beta.unit"), range(n_units), key="gb_unit", help=t("gamma_beta.unit_help"),
-                              format_func=unit_labels.get)  # labels computed now: AppTest formats after the run
-    unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps)
+                              format_func=gb.unit_labels(current_lang(), n_units, best).get)  # AppTest formats late
+    unit = gb.Unit(xs[layer][:, unit_index], config.bn_eps, picked=unit_index == best)  # picked: "cherry-picked"
     learned_gamma, learned_beta = (float(p[unit_index]) for p in gb.learned(record, layer))
-    unit = dataclasses.replace(unit, picked=unit_index == best)  # the preselected unit: its box says cherry-picked
 
     # --- γ and β: buttons set the sliders (callbacks run before the sliders are created) ----------------------------
     g_max, b_max = gb.slider_ranges(xs, config.bn_eps, [gb.learned(record, i) for i in range(n_layers)])
-    st.session_state.setdefault("gb_gamma", 1.0)
-    st.session_state.setdefault("gb_beta", 0.0)
-    st.session_state.gb_gamma = min(max(float(st.session_state.gb_gamma), 0.0), g_max)
-    st.session_state.gb_beta = min(max(float(st.session_state.gb_beta), -b_max), b_max)
-
+    gb.keep_in_range(st.session_state, g_max, b_max)
 
     def set_params(gamma, beta):
         st.session_state.gb_gamma, st.session_state.gb_beta = float(gamma), float(beta)
-
 
     @st.fragment
     def sliders():
@@ -97,31 +86,20 @@ def unit_view():
                           help=t("gamma_beta.gamma_help"))
         beta = s2.slider(t("gamma_beta.beta"), -b_max, b_max, step=0.01, format="%.3f", key="gb_beta",
                          help=t("gamma_beta.beta_help"))
-
         y, s = gb.transform(unit.x_hat, gamma, beta)
-        shell.chart(transform_histograms(
-            unit.x_hat, y, s, unit.x,
-            titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
-            names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
-                   "linear": t("gamma_beta.name_linear")},
-            axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"},
-            linear_y=gb.LINEAR_Y), "gb_histograms")
-
+        shell.chart(transform_histograms(unit.x_hat, y, s, unit.x, linear_y=gb.LINEAR_Y, **gb.transform_text()),
+                    "gb_histograms")
         shell.takeaways(gb.sentences(unit, gamma, beta, learned_gamma, learned_beta) + [gb.layer_sentence(record)])
-
 
     sliders()
 
     # --- What training learns ----------------------------------------------------------------------------------------
     st.subheader(t("gamma_beta.learned_title"))
     st.caption(t("gamma_beta.learned_caption"))
-    shell.chart(learned_params(
-        record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
-        [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
-        names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
-               "unit": t("gamma_beta.unit_n", u=unit_index)},
-        layer_titles=common.layer_titles(n_layers),
-        axis={"x": t("common.step"), "gamma": "γ", "beta": "β"}), "gb_learned_params")
+    shell.chart(learned_params(record.steps, [gb.param_series(record, i, "gamma") for i in range(n_layers)],
+                               [gb.param_series(record, i, "beta") for i in range(n_layers)], layer, unit_index,
+                               layer_titles=common.layer_titles(n_layers), **gb.learned_text(unit_index)),
+                "gb_learned_params")
 
     shell.playground_link(config, mode="single")
 

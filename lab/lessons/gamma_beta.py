@@ -8,7 +8,7 @@ import numpy as np
 
 from bn_core import SIGMOID_SATURATION_X, load_data, sigmoid
 from lab.caches import memoized
-from lab.i18n import fmt_num, fmt_pct, t
+from lab.i18n import fmt_num, fmt_pct, t, translate
 from lab.lessons import covariate_shift as ics
 
 BATCH = 250  # examples in the demo batch: enough for a readable histogram
@@ -99,6 +99,37 @@ def slider_ranges(xs, eps, learned):
     g = max(float(np.abs(p).max()) for p, _ in learned)
     b = max(float(np.abs(q).max()) for _, q in learned)
     return float(max(3.0, np.ceil(max(sig, g) * 1.1))), float(max(3.0, np.ceil(max(mu, b) * 1.1)))
+
+
+def keep_in_range(state, g_max, b_max):
+    """The γ and β sliders' values (``state``: st.session_state or a dict) set to (1, 0) on a first visit and kept
+    within the sliders' ranges (another layer or run may have narrower ones)."""
+    state.setdefault("gb_gamma", 1.0)
+    state.setdefault("gb_beta", 0.0)
+    state["gb_gamma"] = min(max(float(state["gb_gamma"]), 0.0), g_max)
+    state["gb_beta"] = min(max(float(state["gb_beta"]), -b_max), b_max)
+
+
+def unit_labels(lang, n_units, best):
+    """{unit: its label in ``lang``}, the preselected unit ``best`` marked as such."""
+    return {u: translate(lang, "gamma_beta.unit_default" if u == best else "gamma_beta.unit_n", u=u)
+            for u in range(n_units)}
+
+
+def transform_text():
+    """The translated titles, names and axis titles of lab.figures.gamma_beta.transform_histograms."""
+    return dict(
+        titles=["x̂ = (x − μ<sub>B</sub>) / σ<sub>B</sub>", t("gamma_beta.panel_y"), t("gamma_beta.panel_s")],
+        names={"x_hat": "x̂", "y": "y = γx̂ + β", "x": t("gamma_beta.name_x"), "s": "sigmoid(y)",
+               "linear": t("gamma_beta.name_linear")},
+        axis={"share": t("common.share"), "x_hat": "x̂", "y": t("gamma_beta.axis_y"), "s": "sigmoid(y)"})
+
+
+def learned_text(unit_index):
+    """The translated names and axis titles of lab.figures.gamma_beta.learned_params."""
+    return dict(names={"median": t("gamma_beta.name_median"), "band": t("gamma_beta.name_band"),
+                       "unit": t("gamma_beta.unit_n", u=unit_index)},
+                axis={"x": t("common.step"), "gamma": "γ", "beta": "β"})
 
 
 def learned(record, layer):
