@@ -168,17 +168,18 @@ def step_line(fig, step, traces=()):
     dicts). Joined in the plain form Streamlit sends (lab/caches.py): moving the step rebuilds nothing."""
     plain = sendable(fig).to_dict()
     lines = [dict(type="line", x0=step, x1=step, xref=x, y0=0, y1=1, yref=f"{y} domain", line=STEP_LINE)
-             for x, y in panels(fig)]
+             for x, y in panels(plain)]
     layout = {**plain["layout"], "shapes": [*plain["layout"].get("shapes", ()), *lines]}
     return SentFigure({**plain, "data": [*plain["data"], *traces], "layout": layout}, source=fig)
 
 
-def panels(fig):
-    """The (x axis, y axis) of each panel of a figure, in order of its traces; a secondary y axis is not a panel."""
+def panels(plain):
+    """The (x axis, y axis) of each panel of a figure in plain form (``fig.to_dict()``: read at every view, and
+    reading a Figure's own traces is slower), in order of its traces; a secondary y axis is not a panel."""
     out = []
-    for trace in fig.data:
-        x, y = getattr(trace, "xaxis", None) or "x", getattr(trace, "yaxis", None) or "y"
-        if fig.layout[f"yaxis{y[1:]}"].overlaying or (x, y) in out:
+    for trace in plain["data"]:
+        x, y = trace.get("xaxis", "x"), trace.get("yaxis", "y")
+        if plain["layout"].get(f"yaxis{y[1:]}", {}).get("overlaying") or (x, y) in out:
             continue
         out.append((x, y))
     return out

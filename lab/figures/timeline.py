@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bn_core import HIST_EDGES
-from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized
+from lab.caches import MAX_FIGURES, SentFigure, figure_builder, memoized, sendable
 from lab.figures.common import PALETTE, packed, shares, style, with_data
 
 FRAME_MS = 300  # how long each recorded step stays on screen while playing
@@ -25,9 +25,11 @@ def with_play(fig, steps, hists, titles, labels, title, shown=None, source=None)
     The frames do not depend on the step shown, only on the runs: they are made once (``play_parts``) and joined
     to the figure in the plain form Streamlit sends (lab/caches.py), so that moving the step slider builds nothing
     but the counts of the new step."""
-    bars = tuple((i, trace.meta["run"], trace.meta["layer"]) for i, trace in enumerate(fig.data)
-                 if trace.type == "bar" and trace.meta)
-    parts = play_parts(bars, steps, hists, titles, labels, fig.layout.margin.t or 50, fig.layout.height or 380)
+    cached = sendable(fig).to_dict()  # read in plain form: a Figure's own traces are slower to read, at every view
+    bars = tuple((i, trace["meta"]["run"], trace["meta"]["layer"]) for i, trace in enumerate(cached["data"])
+                 if trace["type"] == "bar" and trace.get("meta"))
+    parts = play_parts(bars, steps, hists, titles, labels, cached["layout"].get("margin", {}).get("t") or 50,
+                       cached["layout"].get("height") or 380)
     replaced = {} if shown is None else {i: {"y": _bar_shares(shown, run, layer)} for i, run, layer in bars}
     plain = with_data(fig, replaced, title, source or fig).to_dict()
     layout = dict(plain["layout"])

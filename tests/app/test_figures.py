@@ -390,7 +390,7 @@ def test_a_step_line_is_what_plotly_draws_for_a_vertical_line_on_each_panel(runs
     for fig in (figures.metric_curves([bn, no_bn], NAMES2, ("L", "A"), AXIS),
                 fig_saturation.grad_norm_lines((bn, no_bn), NAMES2, ["L1", "L2"], "y", "s")):
         expected = go.Figure(fig)
-        for col in range(1, len(figures.panels(fig)) + 1):
+        for col in range(1, len(figures.panels(fig.to_dict())) + 1):
             expected.add_vline(x=30, line=figures.STEP_LINE, row=1, col=col)
         assert figures.step_line(fig, 30).to_dict()["layout"]["shapes"] == expected.to_dict()["layout"]["shapes"]
 
